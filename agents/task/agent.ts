@@ -1,0 +1,106 @@
+import { readFileSync } from 'node:fs';
+import type { Brain } from '../brain/brain.js';
+import { remember, type Memory } from '../brain/memory.js';
+import { fromLlmTaskSpec, LlmTaskSpec, toLlmTaskSpec } from './llm-task-spec.js';
+import { parseRequirement } from './parse/parse-requirement.js';
+import { TASK_SOP } from './sop.js';
+import type { Objective, TaskSpec } from './task-spec.js';
+
+/** The Task agent's system prompt. */
+export const TASK_PROFILE = readFileSync(new URL('./profile.md', import.meta.url), 'utf8');
+
+/** Targets a user states outside the requirement: spec.overrides wins over everything parsed. */
+export interface TargetOverrides {
+  objectives?: Objective[];
+  constraints?: TaskSpec['constraints'];
+  serving?: TaskSpec['serving'];
+}
+
+/** What the Task agent reads. */
+export interface TaskAgentInput {
+  requirement: string;
+  /** The user's later turns (`spec.messages`), oldest first. */
+  messages?: readonly string[];
+  overrides?: TargetOverrides;
+}
+
+/** What the Task agent understood, which brain did it, and the memory after it spoke. */
+export interface Understanding {
+  spec: TaskSpec;
+  brain: 'offline' | 'llm';
+  fallbackReason?: string;
+  memory: Memory;
+}
+
+const SEVERITY: Record<TaskSpec['decision'], number> = { accept: 0, 'needs-input': 1, 'reject-infeasible': 2, 'reject-unethical': 3 };
+
+/**
+ * Read the requirement (through the brain, offline parser as fallback), fold in the user's later
+ * messages and the overrides, and judge. A refusal from either brain stands: an LLM cannot talk the
+ * offline judge out of refusing, which keeps prompt injection from unlocking a rejected request.
+ */
+export async function understandRequest(brain: Brain, input: TaskAgentInput, memory: Memory): Promise<Understanding> {
+  const offline = parseRequirement(input.requirement);
+  const decided = await brain.decide(
+    LlmTaskSpec,
+    { name: 'task-spec', profile: TASK_PROFILE, sop: TASK_SOP, memory, input: { requirement: input.requirement } },
+    () => toLlmTaskSpec(offline),
+  );
+  let spec = decided.brain === 'llm' ? fromLlmTaskSpec(decided.value) : offline;
+  if (SEVERITY[offline.decision] > SEVERITY[spec.decision] && offline.decision.startsWith('reject')) {
+    spec = { ...spec, decision: offline.decision, reasons: [...offline.reasons, ...spec.reasons] };
+  }
+  let next = memory;
+  for (const message of input.messages ?? []) {
+    const said = parseRequirement(message);
+    spec = mergeMessage(spec, said);
+    next = remember(next, { from: 'user', to: 'task', text: message });
+    next = remember(next, { from: 'task', to: 'user', text: acknowledge(said) });
+  }
+  spec = applyOverrides(spec, input.overrides);
+  const summary = spec.decision === 'accept' ? spec.reasons[0] ?? 'Accepted.' : `${spec.decision}: ${spec.reasons.join(' ')}`;
+  next = remember(next, { from: 'task', to: 'user', text: summary });
+  return { spec, brain: decided.brain, ...(decided.fallbackReason ? { fallbackReason: decided.fallbackReason } : {}), memory: next };
+}
+
+/** Fold one later user message into the spec: new targets win, a refusal in the message stands. */
+export function mergeMessage(spec: TaskSpec, said: TaskSpec): TaskSpec {
+  if (said.decision === 'reject-unethical' || (said.decision === 'reject-infeasible' && spec.decision === 'accept')) {
+    return { ...spec, decision: said.decision, reasons: said.reasons };
+  }
+  const objectives = [...spec.objectives.filter((o) => !said.objectives.some((n) => n.metric === o.metric)), ...said.objectives];
+  return {
+    ...spec,
+    ...(spec.task ? {} : said.task ? { task: said.task, modality: said.modality } : {}),
+    ...(said.labels && !spec.labels ? { labels: said.labels } : {}),
+    objectives,
+    constraints: { ...spec.constraints, ...said.constraints },
+    serving: { ...spec.serving, ...said.serving },
+    decision: spec.decision === 'needs-input' && said.task ? 'accept' : spec.decision,
+  };
+}
+
+/** Overrides from the spec win over parsing. */
+export function applyOverrides(spec: TaskSpec, overrides: TargetOverrides | undefined): TaskSpec {
+  if (!overrides) return spec;
+  return {
+    ...spec,
+    objectives: overrides.objectives ?? spec.objectives,
+    constraints: { ...spec.constraints, ...overrides.constraints },
+    serving: { ...spec.serving, ...overrides.serving },
+  };
+}
+
+/** A short reply to a user's message saying what changed. */
+export function acknowledge(said: TaskSpec): string {
+  if (said.decision.startsWith('reject')) return `I cannot do that: ${said.reasons.join(' ')}`;
+  const changes = [
+    ...said.objectives.map((o) => `${o.metric} ${o.op} ${o.value}`),
+    said.constraints.maxParameters && `at most ${said.constraints.maxParameters.toLocaleString('en-US')} parameters`,
+    said.constraints.maxModelBytes && `model file ≤ ${said.constraints.maxModelBytes.toLocaleString('en-US')} bytes`,
+    said.serving.qps && `${said.serving.qps} QPS`,
+    said.serving.latencyP99Ms && `p99 ≤ ${said.serving.latencyP99Ms} ms`,
+    said.serving.memoryBytes && `${said.serving.memoryBytes.toLocaleString('en-US')} bytes per replica`,
+  ].filter(Boolean);
+  return changes.length ? `Noted: ${changes.join(', ')}.` : 'Noted.';
+}
