@@ -17,7 +17,6 @@ interface Rule {
 const PROTECTIVE = /\b(detect\w*|classif\w*|filter\w*|flag\w*|moderat\w*|identify (and remove|and block)|block\w*|spot\w*|screen\w* (out|for)|prevent\w*|protect\w*|recogni[sz]e (and|to) (remove|block|report)|counter\w*|fight\w*|against|remove|removal|report\w*)\b/;
 const PRODUCE = /\b(generat\w*|produc\w*|creat\w*|writ(e|es|ing)|mak(e|es|ing)|compos\w*|spread\w*|post(s|ing)?|send\w*|flood\w*|mass[- ]produc\w*|churn out|automat\w*|craft\w*|design\w*|synthesi[sz]\w*|fabricat\w*)\b/;
 
-const has = (re: RegExp) => (text: string) => re.test(text);
 const producing = (subject: RegExp) => (text: string) =>
   subject.test(text) && PRODUCE.test(text) && !(PROTECTIVE.test(text) && !/\b(evad\w*|bypass\w*|avoid\w* (detection|filters?)|undetect\w*|get\w* (past|around|through)|slip\w* (past|through)|fool\w*|trick\w*)\b/.test(text));
 

@@ -1,5 +1,5 @@
-import Ajv from 'ajv';
-import addFormats from 'ajv-formats';
+import { Ajv } from 'ajv';
+import addFormatsPlugin from 'ajv-formats';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
@@ -48,6 +48,8 @@ describe('generated CRD', () => {
 describe('example requests', () => {
   const crd = parse(renderCrdYaml());
   const ajv = new Ajv({ strict: false, allErrors: true });
+  // ajv-formats is CommonJS: its default export arrives wrapped under ESM.
+  const addFormats = ((addFormatsPlugin as unknown as { default?: unknown }).default ?? addFormatsPlugin) as (a: Ajv) => Ajv;
   addFormats(ajv);
   const validateAgainstCrd = ajv.compile(crd.spec.versions[0].schema.openAPIV3Schema);
   const examples = exampleRequests();
