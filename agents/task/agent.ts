@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Brain } from '../brain/brain.js';
 import { remember, type Memory } from '../brain/memory.js';
 import { fromLlmTaskSpec, LlmTaskSpec, toLlmTaskSpec } from './llm-task-spec.js';
+import { instructionNotice, screenInstructions } from './parse/injection.js';
 import { parseRequirement } from './parse/parse-requirement.js';
 import { TASK_SOP } from './sop.js';
 import type { Objective, TaskSpec } from './task-spec.js';
@@ -41,15 +42,20 @@ const SEVERITY: Record<TaskSpec['decision'], number> = { accept: 0, 'needs-input
  */
 export async function understandRequest(brain: Brain, input: TaskAgentInput, memory: Memory): Promise<Understanding> {
   const offline = parseRequirement(input.requirement);
+  // The LLM reads the requirement with instruction-like sentences already set aside, as the offline
+  // parser does, and the user is told about them whichever brain answered.
+  const screened = screenInstructions(input.requirement);
   const decided = await brain.decide(
     LlmTaskSpec,
-    { name: 'task-spec', profile: TASK_PROFILE, sop: TASK_SOP, memory, input: { requirement: input.requirement } },
+    { name: 'task-spec', profile: TASK_PROFILE, sop: TASK_SOP, memory, input: { requirement: screened.text } },
     () => toLlmTaskSpec(offline),
   );
   let spec = decided.brain === 'llm' ? fromLlmTaskSpec(decided.value) : offline;
   if (SEVERITY[offline.decision] > SEVERITY[spec.decision] && offline.decision.startsWith('reject')) {
     spec = { ...spec, decision: offline.decision, reasons: [...offline.reasons, ...spec.reasons] };
   }
+  const notice = screened.removed.length > 0 ? instructionNotice(screened.removed) : undefined;
+  if (notice && !spec.reasons.includes(notice)) spec = { ...spec, reasons: [...spec.reasons, notice] };
   let next = memory;
   for (const message of input.messages ?? []) {
     const said = parseRequirement(message);

@@ -58,7 +58,9 @@ export function fromLlmTaskSpec(answer: LlmTaskSpec): TaskSpec {
     qps: within('qps', answer.serving.qps),
     latencyP99Ms: within('latencyP99Ms', answer.serving.latencyP99Ms),
     memoryBytes: int(within('memoryBytes', answer.serving.memoryBytes)),
-    accelerator: answer.serving.accelerator && /^[\w .-]{1,63}$/.test(answer.serving.accelerator) ? answer.serving.accelerator : undefined,
+    // A name ("T4", "gpu", "NVIDIA-A100-SXM4-80GB"), one token starting with a letter: never a count
+    // ("64 GPUs"), an image reference ("evil/pwn:latest") or a sentence.
+    accelerator: answer.serving.accelerator && /^[A-Za-z][\w.-]{0,62}$/.test(answer.serving.accelerator) ? answer.serving.accelerator : undefined,
   };
   const drop = <T extends object>(o: T) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
   return {
