@@ -5,7 +5,7 @@ export default {
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, isolatedModules: true }] },
-  testMatch: ['<rootDir>/agents/**/*.test.ts', '<rootDir>/operator/**/*.test.ts'],
+  testMatch: ['<rootDir>/agents/**/*.test.ts', '<rootDir>/operator/**/*.test.ts', '<rootDir>/charts/**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   testTimeout: 60000,
 };

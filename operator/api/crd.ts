@@ -22,6 +22,16 @@ export function toStructural(schema: JsonSchema): JsonSchema {
     if (key === '$schema' || key === 'propertyNames' || key === 'id') continue;
     if ((key === 'minimum' && value === -9007199254740991) || (key === 'maximum' && value === 9007199254740991)) continue;
     if (key === 'additionalProperties' && value === false) continue;
+    // OpenAPI v3.0 (what the API server speaks): exclusive bounds are booleans next to the bound.
+    if ((key === 'exclusiveMinimum' || key === 'exclusiveMaximum') && typeof value === 'number') {
+      out[key === 'exclusiveMinimum' ? 'minimum' : 'maximum'] = value;
+      out[key] = true;
+      continue;
+    }
+    if (key === 'const') {
+      out.enum = [value];
+      continue;
+    }
     if (key === 'format' && value === 'uri') continue; // kube-apiserver accepts only its own formats
     if (key === 'pattern' && typeof value === 'string') {
       out[key] = value;
