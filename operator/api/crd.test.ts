@@ -8,6 +8,28 @@ import { TrainingRequest } from './training-request.js';
 
 const repo = resolve(import.meta.dirname, '../..');
 
+/** OpenAPI v3.0 (the CRD's dialect) to the JSON Schema ajv checks: boolean exclusive bounds, nullable. */
+function toJsonSchema(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(toJsonSchema);
+  if (!schema || typeof schema !== 'object') return schema;
+  const out: Record<string, unknown> = {};
+  const s = schema as Record<string, unknown>;
+  for (const [key, value] of Object.entries(s)) {
+    if (key === 'exclusiveMinimum' || key === 'exclusiveMaximum' || key === 'nullable') continue;
+    out[key] = toJsonSchema(value);
+  }
+  if (s.exclusiveMinimum === true) {
+    out.exclusiveMinimum = s.minimum;
+    delete out.minimum;
+  }
+  if (s.exclusiveMaximum === true) {
+    out.exclusiveMaximum = s.maximum;
+    delete out.maximum;
+  }
+  if (s.nullable === true && typeof s.type === 'string') out.type = [s.type, 'null'];
+  return out;
+}
+
 /** Every example TrainingRequest under examples/. */
 function exampleRequests(): string[] {
   const found: string[] = [];
@@ -51,7 +73,7 @@ describe('example requests', () => {
   // ajv-formats is CommonJS: its default export arrives wrapped under ESM.
   const addFormats = ((addFormatsPlugin as unknown as { default?: unknown }).default ?? addFormatsPlugin) as (a: Ajv) => Ajv;
   addFormats(ajv);
-  const validateAgainstCrd = ajv.compile(crd.spec.versions[0].schema.openAPIV3Schema);
+  const validateAgainstCrd = ajv.compile(toJsonSchema(crd.spec.versions[0].schema.openAPIV3Schema) as object);
   const examples = exampleRequests();
 
   it('exist', () => expect(examples.length).toBeGreaterThan(0));
