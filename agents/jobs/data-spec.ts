@@ -1,0 +1,132 @@
+import { z } from 'zod';
+import { Modality, Task } from '../task/task-spec.js';
+
+/** Where a data set comes from and how to read it (DESIGN.md, spec.data[]). */
+export const DataSource = z.object({
+  name: z.string().min(1).max(63),
+  uri: z.string().min(1).max(2048).describe('file:///abs/path or file:relative/path (relative to the working directory)'),
+  format: z.enum(['csv', 'jsonl', 'imagefolder']),
+  role: z.enum(['train', 'eval', 'test', 'unlabelled']).default('train'),
+  textColumn: z.string().min(1).max(128).default('text'),
+  labelColumn: z.string().min(1).max(128).default('label'),
+});
+export type DataSource = z.infer<typeof DataSource>;
+
+/** Unicode/whitespace normalisation and removal of rows with no content or no label. */
+export const CleanOperation = z.object({
+  op: z.literal('clean'),
+  lowercase: z.boolean().default(false),
+  maxChars: z.number().int().positive().max(10_000_000).optional(),
+});
+
+/** Exact and near-duplicate removal before splitting, and across the given splits (leakage). */
+export const DedupeOperation = z.object({
+  op: z.literal('dedupe'),
+  near: z.boolean().default(true),
+  nearThreshold: z.number().min(0.5).max(1).default(0.95),
+});
+
+/** Cross-validated confident learning (cleanlab) on the training split, then correct, flag or drop. */
+export const LabelErrorsOperation = z.object({
+  op: z.literal('label-errors'),
+  action: z.enum(['correct', 'flag', 'drop']).default('correct'),
+  folds: z.number().int().min(2).max(20).default(5),
+  minCorrectionConfidence: z.number().min(0).max(1).default(0.6),
+});
+
+/** Label the unlabelled rows with a teacher (a trained model dir, or one fitted on the training split). */
+export const AutoLabelOperation = z.object({
+  op: z.literal('auto-label'),
+  teacherModelDir: z.string().min(1).max(2048).optional(),
+  confidenceThreshold: z.number().min(0).max(1).default(0.9),
+});
+
+/** Oversample minority classes with light, label-preserving perturbations. */
+export const AugmentOperation = z.object({
+  op: z.literal('augment'),
+  targetMinorityRatio: z.number().min(0).max(1).default(0.5),
+  maxFactor: z.number().min(1).max(10).default(2),
+});
+
+/** Stratified subsample of the training split to at most `maxRows`. */
+export const ReduceOperation = z.object({
+  op: z.literal('reduce'),
+  maxRows: z.number().int().positive(),
+});
+
+/** One data operation the Data agent chose. `clean` and `dedupe` run before the split, the rest on train. */
+export const DataOperation = z.discriminatedUnion('op', [
+  CleanOperation, DedupeOperation, LabelErrorsOperation, AutoLabelOperation, AugmentOperation, ReduceOperation,
+]);
+export type DataOperation = z.infer<typeof DataOperation>;
+
+/** Input of `python -m trainer_agent_jobs.data`. */
+export const DataJobSpec = z.object({
+  task: Task,
+  modality: Modality,
+  sources: z.array(DataSource).min(1).max(64),
+  operations: z.array(DataOperation).max(16).default([]),
+  testFraction: z.number().gt(0).lt(1).default(0.2),
+  seed: z.number().int().min(0).default(0),
+});
+export type DataJobSpec = z.infer<typeof DataJobSpec>;
+
+/** Summary statistics of a list of numbers (text lengths in characters, image sides in pixels). */
+export const Distribution = z.object({
+  min: z.number(), p50: z.number(), p95: z.number(), max: z.number(), mean: z.number(),
+});
+
+/** A short, redacted example of a label issue (never a whole training row). */
+export const LabelIssueExample = z.object({
+  excerpt: z.string().max(200),
+  given: z.string(),
+  suggested: z.string(),
+  confidence: z.number(),
+});
+
+/** What the data job measured: the Data agent's perception. */
+export const DataProfile = z.object({
+  rows: z.object({
+    loaded: z.number().int().min(0),
+    train: z.number().int().min(0),
+    test: z.number().int().min(0),
+    unlabelled: z.number().int().min(0),
+  }),
+  classes: z.array(z.object({ label: z.string(), train: z.number().int(), test: z.number().int() })),
+  minorityRatio: z.number().describe('smallest class count / largest class count in train'),
+  textLengths: Distribution.optional(),
+  imageSizes: z.record(z.string(), z.number().int()).optional().describe('"WxHxC" → count'),
+  duplicates: z.object({
+    exact: z.number().int().min(0),
+    near: z.number().int().min(0),
+    removed: z.number().int().min(0),
+  }),
+  leakage: z.object({ exact: z.number().int().min(0), near: z.number().int().min(0) }),
+  labelIssues: z.object({
+    found: z.number().int().min(0),
+    corrected: z.number().int().min(0),
+    flagged: z.number().int().min(0),
+    dropped: z.number().int().min(0),
+    examples: z.array(LabelIssueExample).max(5),
+  }).optional(),
+  autoLabelled: z.object({ candidates: z.number().int(), accepted: z.number().int(), threshold: z.number() }).optional(),
+  augmented: z.number().int().min(0).optional(),
+  reducedFrom: z.number().int().min(0).optional(),
+  invalidRows: z.number().int().min(0),
+});
+export type DataProfile = z.infer<typeof DataProfile>;
+
+/** `result.json` of the data job. */
+export const DataJobResult = z.object({
+  kind: z.literal('data'),
+  digest: z.string().regex(/^sha256:[0-9a-f]{64}$/),
+  outDir: z.string(),
+  files: z.record(z.string(), z.string()),
+  profile: DataProfile,
+  operationsApplied: z.array(z.string()),
+  warnings: z.array(z.string()),
+  durationSeconds: z.number().min(0),
+  seed: z.number().int(),
+  packageVersions: z.record(z.string(), z.string()),
+});
+export type DataJobResult = z.infer<typeof DataJobResult>;

@@ -1,0 +1,1 @@
+"""Plumbing shared by every job: schemas, progress events, termination messages, digests."""

@@ -1,0 +1,49 @@
+"""The row every job passes around: text or image, an optional label, and where it came from."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Record:
+    """One example. ``image`` is an absolute file path; ``label`` is None when unlabelled."""
+
+    source: str
+    index: int
+    text: str | None = None
+    image: str | None = None
+    label: str | None = None
+    origin: str = "source"  # source | corrected | auto-label | augment
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def content(self) -> str:
+        """The text, or the image path."""
+        return self.text if self.text is not None else (self.image or "")
+
+    def with_label(self, label: str | None, origin: str) -> "Record":
+        """A copy with a new label and the reason it changed."""
+        return replace(self, label=label, origin=origin)
+
+    def to_row(self) -> dict[str, Any]:
+        """The JSON-lines row of the prepared splits: ``{"text"|"image": ..., "label": ...}``."""
+        row: dict[str, Any] = {"text": self.text} if self.text is not None else {"image": self.image}
+        if self.label is not None:
+            row["label"] = self.label
+        if self.origin != "source":
+            row["origin"] = self.origin
+        return row
+
+
+def from_row(row: dict[str, Any], source: str, index: int) -> Record:
+    """The inverse of :meth:`Record.to_row` for rows read back from a prepared split."""
+    label = row.get("label")
+    return Record(
+        source=source,
+        index=index,
+        text=row.get("text"),
+        image=row.get("image"),
+        label=None if label is None else str(label),
+        origin=str(row.get("origin", "source")),
+    )

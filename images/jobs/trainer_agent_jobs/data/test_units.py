@@ -1,0 +1,44 @@
+"""Small, pure pieces of the data job."""
+from __future__ import annotations
+
+import pytest
+
+from trainer_agent_jobs.data.dedupe import strip_mail_headers, text_content
+from trainer_agent_jobs.data.label_errors import decide_action
+from trainer_agent_jobs.data.redact import redact
+
+MAIL = "From a@b.c  Thu Aug 22 2002\nReturn-Path: <a@b.c>\nSubject: hi\n\tcontinued\n\nHello  there\n"
+
+
+@pytest.mark.parametrize("name, text, body", [
+    ("a mail's headers are dropped", MAIL, "Hello  there\n"),
+    ("plain text is kept whole", "Just a sentence.\n\nAnd another.", "Just a sentence.\n\nAnd another."),
+    ("two header-like lines are not a header block", "Note: one\nTodo: two\n\nrest", "Note: one\nTodo: two\n\nrest"),
+])
+def test_strip_mail_headers(name: str, text: str, body: str) -> None:
+    assert strip_mail_headers(text) == body
+
+
+def test_same_body_with_different_headers_has_the_same_content() -> None:
+    other = MAIL.replace("Thu Aug 22", "Fri Aug 23").replace("hi", "re: hi")
+    assert text_content(MAIL) == text_content(other) == "hello there"
+
+
+@pytest.mark.parametrize("name, text, expected", [
+    ("addresses are masked", "write to jane.doe@example.com now", "write to [email] now"),
+    ("urls are masked", "see http://x.example/a?b=c", "see [url]"),
+    ("long numbers are masked", "call 555-123-4567 today", "call [number] today"),
+    ("long text is cut", "word " * 40, "word " * 16 + "…"),
+])
+def test_redact(name: str, text: str, expected: str) -> None:
+    assert redact(text) == expected
+
+
+@pytest.mark.parametrize("name, action, confidence, expected", [
+    ("confident suggestion is applied", "correct", 0.9, "corrected"),
+    ("unsure suggestion is flagged for review", "correct", 0.5, "flagged"),
+    ("flag never relabels", "flag", 0.99, "flagged"),
+    ("drop removes", "drop", 0.99, "dropped"),
+])
+def test_decide_action(name: str, action: str, confidence: float, expected: str) -> None:
+    assert decide_action(action, confidence, 0.6) == expected

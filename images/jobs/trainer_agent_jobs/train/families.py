@@ -1,0 +1,147 @@
+"""Model families: catalog family name → an untrained scikit-learn estimator (or a clear refusal).
+
+Text estimators take raw strings (the vectorizer is inside, so the ONNX export carries it; settings are
+ones skl2onnx converts: word analyzer, default token pattern, n-grams up to 2). Image estimators take
+the flat, normalised pixel vectors of :func:`..common.features.image_matrix`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from ..common.runner import JobError
+
+Hyper = dict[str, Any]
+
+# ASCII word tokens: Python's re and ONNX Runtime's re2 Tokenizer split them identically, so the
+# exported graph predicts exactly what the trained pipeline does (Unicode \w differs between them).
+ONNX_SAFE_TOKEN_PATTERN = r"[A-Za-z0-9_]{2,}"
+
+
+@dataclass(frozen=True)
+class Family:
+    """How to build one family, and what it accepts."""
+
+    name: str
+    framework: str
+    modalities: tuple[str, ...]
+    build: Callable[[str, Hyper, int], Any]
+
+
+def _vectorizer(h: Hyper) -> Any:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    return TfidfVectorizer(
+        lowercase=True, analyzer="word", token_pattern=str(h.get("tokenPattern", ONNX_SAFE_TOKEN_PATTERN)), ngram_range=(1, int(h.get("ngramMax", 1))),
+        min_df=int(h.get("minDf", 2)), max_features=h.get("maxFeatures"), sublinear_tf=bool(h.get("sublinearTf", True)),
+        dtype=__import__("numpy").float32,
+    )
+
+
+def _pipeline(*steps: Any) -> Any:
+    from sklearn.pipeline import make_pipeline
+
+    return make_pipeline(*steps)
+
+
+def build_logreg(modality: str, h: Hyper, seed: int) -> Any:
+    """TF-IDF + logistic regression (text) or logistic regression on pixels/features."""
+    from sklearn.linear_model import LogisticRegression
+
+    classifier = LogisticRegression(C=float(h.get("C", 10.0)), max_iter=int(h.get("maxIter", 3000)), random_state=seed)
+    return _pipeline(_vectorizer(h), classifier) if modality == "text" else _pipeline(classifier)
+
+
+def build_linearsvc_calibrated(modality: str, h: Hyper, seed: int) -> Any:
+    """Linear SVM with sigmoid-calibrated probabilities."""
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.svm import LinearSVC
+
+    svm = LinearSVC(C=float(h.get("C", 1.0)), max_iter=int(h.get("maxIter", 5000)), random_state=seed)
+    classifier = CalibratedClassifierCV(svm, cv=int(h.get("calibrationFolds", 3)), method="sigmoid")
+    return _pipeline(_vectorizer(h), classifier) if modality == "text" else _pipeline(classifier)
+
+
+def build_naive_bayes(modality: str, h: Hyper, seed: int) -> Any:
+    """Multinomial NB on term counts (text) or Gaussian NB (pixels/features)."""
+    from sklearn.naive_bayes import GaussianNB, MultinomialNB
+
+    if modality == "text":
+        from sklearn.feature_extraction.text import CountVectorizer
+
+        vectorizer = CountVectorizer(lowercase=True, token_pattern=str(h.get("tokenPattern", ONNX_SAFE_TOKEN_PATTERN)), min_df=int(h.get("minDf", 1)), max_features=h.get("maxFeatures"))
+        return _pipeline(vectorizer, MultinomialNB(alpha=float(h.get("alpha", 1.0))))
+    return _pipeline(GaussianNB(var_smoothing=float(h.get("varSmoothing", 1e-9))))
+
+
+def build_svc_rbf(modality: str, h: Hyper, seed: int) -> Any:
+    """RBF-kernel SVM with probabilities, for small images and tables."""
+    from sklearn.svm import SVC
+
+    return _pipeline(SVC(C=float(h.get("C", 10.0)), gamma=h.get("gamma", "scale"), probability=True, random_state=seed))
+
+
+def build_mlp(modality: str, h: Hyper, seed: int) -> Any:
+    """Multi-layer perceptron."""
+    from sklearn.neural_network import MLPClassifier
+
+    layers = tuple(int(x) for x in h.get("hiddenLayers", [64]))
+    classifier = MLPClassifier(hidden_layer_sizes=layers, alpha=float(h.get("alpha", 1e-4)),
+                               max_iter=int(h.get("maxIter", 300)), early_stopping=bool(h.get("earlyStopping", False)),
+                               random_state=seed)
+    return _pipeline(_vectorizer(h), classifier) if modality == "text" else _pipeline(classifier)
+
+
+def build_hist_gbdt(modality: str, h: Hyper, seed: int) -> Any:
+    """Histogram gradient-boosted trees for tables."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    return _pipeline(HistGradientBoostingClassifier(
+        max_iter=int(h.get("maxIter", 200)), learning_rate=float(h.get("learningRate", 0.1)), random_state=seed))
+
+
+def _needs_torch(modality: str, h: Hyper, seed: int) -> Any:
+    # Never reached: family_for refuses torch families before building, with the reason.
+    raise JobError("torch families are built by family_for's checks")
+
+
+FAMILIES: dict[str, Family] = {f.name: f for f in (
+    Family("sklearn-tfidf-logreg", "sklearn", ("text",), build_logreg),
+    Family("sklearn-logreg", "sklearn", ("image", "tabular"), build_logreg),
+    Family("sklearn-tfidf-linearsvc-calibrated", "sklearn", ("text",), build_linearsvc_calibrated),
+    Family("sklearn-naive-bayes", "sklearn", ("text", "image", "tabular"), build_naive_bayes),
+    Family("sklearn-svc-rbf", "sklearn", ("image", "tabular"), build_svc_rbf),
+    Family("sklearn-mlp", "sklearn", ("text", "image", "tabular"), build_mlp),
+    Family("sklearn-hist-gbdt", "sklearn", ("tabular",), build_hist_gbdt),
+    Family("torch-cnn-small", "torch", ("image",), _needs_torch),
+    Family("torch-text-transformer-tiny", "torch", ("text",), _needs_torch),
+)}
+
+
+def torch_available() -> bool:
+    """True when PyPI torch is importable in this environment."""
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def family_for(name: str, modality: str) -> Family:
+    """The family, or a JobError saying why it cannot train here."""
+    family = FAMILIES.get(name)
+    if family is None:
+        raise JobError(f"unknown model family {name!r}; known: {sorted(FAMILIES)}")
+    if modality not in family.modalities:
+        raise JobError(f"family {name} trains {list(family.modalities)} data, not {modality}")
+    if family.framework == "torch":
+        if not torch_available():
+            raise JobError(f"family {name} needs PyTorch, which is not installed in this environment; "
+                           "build the optional venv from images/jobs/requirements-torch.txt or pick an sklearn family")
+        raise JobError(f"family {name}: torch training is not implemented in this job image yet; pick an sklearn family")
+    return family
+
+
+def build_estimator(name: str, modality: str, hyperparameters: Hyper, seed: int) -> Any:
+    """An unfitted estimator for ``name`` with ``hyperparameters`` applied."""
+    return family_for(name, modality).build(modality, hyperparameters, seed)
