@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import threading
+import time
 import traceback
 from pathlib import Path
 from typing import Any, Callable
@@ -32,9 +35,31 @@ def parse_args(job: str, argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+PARENT_PID_ENV = "TRAINER_AGENT_PARENT_PID"
+
+
+def watch_parent(expected: int, interval: float = 1.0) -> threading.Thread:
+    """Exit when the process that started this job is gone (local mode: jobs die with ``run``).
+
+    A SIGKILLed parent cannot take its children down; the child notices it was re-parented instead.
+    """
+    def loop() -> None:
+        while True:
+            if os.getppid() != expected:
+                os._exit(137)
+            time.sleep(interval)
+
+    thread = threading.Thread(target=loop, name="parent-watchdog", daemon=True)
+    thread.start()
+    return thread
+
+
 def main(job: str, run: JobFunction, argv: list[str] | None = None) -> int:
     """Run ``job`` from the command line; returns the exit code."""
     args = parse_args(job, argv)
+    parent = os.environ.get(PARENT_PID_ENV)
+    if parent and parent.isdigit():
+        watch_parent(int(parent))
     out = Path(args.out).resolve()
     try:
         spec = json.loads(Path(args.spec).read_text())

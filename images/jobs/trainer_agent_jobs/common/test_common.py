@@ -29,3 +29,38 @@ def test_train_spec_schema(name: str, document: dict, valid: bool) -> None:
     else:
         with pytest.raises(SpecError):
             validate(document, "train-spec")
+
+
+def test_a_job_exits_when_the_process_that_started_it_dies(tmp_path) -> None:
+    """The watchdog ends an orphaned job: its parent shell is killed, the job is re-parented and quits."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = (
+        "import time, os, sys; sys.path.insert(0, %r);"
+        "from trainer_agent_jobs.common.runner import watch_parent;"
+        "watch_parent(int(os.environ['PARENT']), interval=0.1);"
+        "open(%r, 'w').write(str(os.getpid())); time.sleep(30)"
+    ) % (str(__import__('pathlib').Path(__file__).resolve().parents[2]), str(tmp_path / "pid"))
+    # The shell is the job's parent; the job watches the shell's pid.
+    shell = subprocess.Popen(["bash", "-c", f'PARENT=$$ {sys.executable} -c "{script}"; sleep 30'], start_new_session=True)
+    for _ in range(100):
+        if (tmp_path / "pid").exists() and (tmp_path / "pid").read_text():
+            break
+        time.sleep(0.05)
+    job_pid = int((tmp_path / "pid").read_text())
+    os.kill(shell.pid, signal.SIGKILL)
+    shell.wait()
+    for _ in range(50):
+        try:
+            os.kill(job_pid, 0)
+        except ProcessLookupError:
+            break
+        # Reap it if it became our zombie; otherwise it is gone once init reaps it.
+        time.sleep(0.1)
+    else:
+        os.kill(job_pid, signal.SIGKILL)
+        raise AssertionError("the orphaned job kept running")

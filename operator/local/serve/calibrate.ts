@@ -1,0 +1,47 @@
+import { readFile } from 'node:fs/promises';
+import { isAbsolute, join, dirname } from 'node:path';
+import type { ServingProfile } from '../../../agents/server/estimate.js';
+import { profileServedModel, type OpenLoopProbe, type SweepPoint } from './profile.js';
+import { startServer } from './server.js';
+
+/** Settings of {@link calibrateServedProfile}. */
+export interface CalibrateOptions {
+  repositoryDir: string;
+  model: string;
+  /** The conversion job's reference-predictions.jsonl: its rows become the request bodies. */
+  referencePredictions: string;
+  concurrencies?: number[];
+  windowMs?: number;
+  maxWindows?: number;
+  openLoopProbe?: boolean;
+}
+
+/**
+ * Re-measure a converted model through the local KServe v2 server, so the estimate plans on what HTTP
+ * clients get rather than raw onnxruntime calls. The load generator shares this process with the server,
+ * which makes the numbers conservative; `npm run bench` runs the server in a child process instead.
+ */
+export async function calibrateServedProfile(o: CalibrateOptions):
+  Promise<{ profile: ServingProfile; sweep: SweepPoint[]; closedLoopSaturationQps: number; probes: OpenLoopProbe[] }> {
+  const rows = (await readFile(o.referencePredictions, 'utf8')).split('\n').filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as { text?: string; image?: string });
+  if (rows.length === 0) throw new Error(`no rows in ${o.referencePredictions}`);
+  const server = await startServer({ repositoryDir: o.repositoryDir, model: o.model });
+  try {
+    const image = server.model.kind === 'image';
+    const base = dirname(o.referencePredictions);
+    const bodies = await Promise.all(rows.slice(0, 500).map(async (r) => {
+      const data = image ? (await readFile(isAbsolute(r.image!) ? r.image! : join(base, r.image!))).toString('base64') : r.text ?? '';
+      return JSON.stringify({ inputs: [{ name: image ? 'image' : 'text', datatype: 'BYTES', shape: [1], data: [data] }] });
+    }));
+    return await profileServedModel({
+      url: `${server.url}/v2/models/${o.model}/infer`, bodies,
+      instances: server.model.batching.instances, maxBatchSize: server.model.batching.maxBatchSize,
+      concurrencies: o.concurrencies ?? [1, 2, 4, 8], windowMs: o.windowMs ?? 1000, maxWindows: o.maxWindows ?? 5,
+      peakRssBytes: () => process.resourceUsage().maxRSS * 1024,
+      ...(o.openLoopProbe !== undefined ? { openLoopProbe: o.openLoopProbe } : {}),
+    });
+  } finally {
+    await server.close();
+  }
+}
