@@ -1,0 +1,55 @@
+import type { DataProfile } from '../jobs/data-spec.js';
+import { decideDataOperations, decideFromProfile, reviewDataProfile, rowsToJudge } from './decide.js';
+
+const profile = (train: number[], test: number[], unlabelled = 0): DataProfile => ({
+  rows: { loaded: 0, train: train.reduce((a, b) => a + b, 0), test: test.reduce((a, b) => a + b, 0), unlabelled },
+  classes: train.map((n, i) => ({ label: `c${i}`, train: n, test: test[i] ?? 0 })),
+  minorityRatio: Math.min(...train) / Math.max(...train),
+  duplicates: { exact: 0, near: 0, removed: 0 }, leakage: { exact: 0, near: 0 }, invalidRows: 0,
+});
+
+describe('decideDataOperations', () => {
+  it.each([
+    { name: 'text classification: clean, near-dedupe, fix labels', task: 'text-classification', modality: 'text', ops: ['clean', 'dedupe', 'label-errors'], near: true },
+    { name: 'images: exact dedupe only (similar digits are not duplicates)', task: 'image-classification', modality: 'image', ops: ['clean', 'dedupe', 'label-errors'], near: false },
+  ])('$name', ({ task, modality, ops, near }) => {
+    const decided = decideDataOperations({ task: task as never, modality: modality as never }, ['train']);
+    expect(decided.map((o) => o.op)).toEqual(ops);
+    expect(decided.find((o) => o.op === 'dedupe')).toMatchObject({ near });
+  });
+});
+
+describe('decideFromProfile', () => {
+  it.each([
+    { name: 'balanced and plentiful: no augmentation', p: profile([400, 400], [100, 100]), has: ['label-errors'], lacks: ['augment', 'auto-label'] },
+    { name: 'strong imbalance: augment the minority', p: profile([900, 50], [200, 10]), has: ['augment'], lacks: [] },
+    { name: 'unlabelled rows: auto-label them', p: profile([400, 400], [100, 100], 5000), has: ['auto-label'], lacks: [] },
+    { name: 'too few rows per class for confident learning: skip it', p: profile([6, 6], [2, 2]), has: [], lacks: ['label-errors'] },
+  ])('$name', ({ p, has, lacks }) => {
+    const ops = decideFromProfile({ task: 'text-classification', modality: 'text' }, p).map((o) => o.op);
+    for (const op of has) expect(ops).toContain(op);
+    for (const op of lacks) expect(ops).not.toContain(op);
+  });
+});
+
+describe('reviewDataProfile', () => {
+  it.each([
+    { name: '5,000 rows for 90% accuracy: enough', p: profile([2500, 2500], [600, 600]), value: 0.9, more: false, rows: 0 },
+    { name: '60 rows for 90% accuracy: ask for 79 more', p: profile([25, 25], [5, 5]), value: 0.9, more: true, rows: rowsToJudge({ metric: 'accuracy', op: '>=', value: 0.9 }) - 60 },
+    { name: 'a thin class: ask for that class by name', p: profile([500, 10], [100, 2]), value: 0.8, more: true, rows: 18 },
+  ])('$name', ({ p, value, more, rows }) => {
+    const review = reviewDataProfile({ objectives: [{ metric: 'accuracy', op: '>=', value }] }, p);
+    expect(review.moreDataNeeded).toBe(more);
+    if (review.moreDataNeeded) {
+      expect(review.additionalRows).toBe(rows);
+      expect(review.question).toContain(String(rows));
+    }
+  });
+
+  it.each([
+    { value: 0.9, rows: 139 },
+    { value: 0.985, rows: 1010 },
+  ])('judging accuracy >= $value needs $rows labelled rows', ({ value, rows }) => {
+    expect(rowsToJudge({ metric: 'accuracy', op: '>=', value })).toBe(rows);
+  });
+});

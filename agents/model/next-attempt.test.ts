@@ -1,0 +1,60 @@
+import type { TrainJobResult } from '../jobs/train-spec.js';
+import { loadCatalog } from './catalog.js';
+import { nextAttempt, type AttemptRecord } from './next-attempt.js';
+import { selectCandidates } from './select.js';
+
+const catalog = loadCatalog().entries;
+const entry = (id: string) => catalog.find((e) => e.id === id)!;
+const result = (accuracy: number, parameters: number, modelBytes: number): TrainJobResult => ({
+  kind: 'train', modelId: 'x', family: 'f', metrics: { accuracy }, intervals: {}, evaluation: { method: 'holdout', rows: 500 },
+  objectives: [], objectivesMet: false, parameters, modelBytes, trainRows: 100, pseudoLabelledRows: 0, durationSeconds: 1, seed: 0,
+  perClass: [], confusionMatrix: { labels: [], matrix: [] }, plots: [], modelDir: '/m', packageVersions: {},
+});
+const attempt = (n: number, id: string, accuracy: number, parameters = 1000, bytes = 10_000, teacherAttempt?: number): AttemptRecord => ({
+  n, model: { id, family: entry(id).family, hyperparameters: entry(id).hyperparameters }, reason: '', result: result(accuracy, parameters, bytes),
+  ...(teacherAttempt ? { teacherAttempt } : {}),
+});
+const imageSelection = (maxParameters?: number) => selectCandidates({
+  task: { task: 'image-classification', modality: 'image', constraints: maxParameters ? { maxParameters } : {} },
+  profile: { rows: { loaded: 1300, train: 1000, test: 300, unlabelled: 0 }, classes: Array.from({ length: 10 }, (_, i) => ({ label: `${i}`, train: 100, test: 30 })) },
+});
+const target = [{ metric: 'accuracy' as const, op: '>=' as const, value: 0.9 }];
+
+describe('nextAttempt', () => {
+  it.each([
+    { name: 'no attempts: start with the largest candidate', max: undefined, attempts: [], unlabelled: 0, expect: { kind: 'train', role: 'candidate', id: 'image-svc-rbf' } },
+    { name: 'target met within limits: stop', max: undefined, attempts: [attempt(1, 'image-svc-rbf', 0.95)], unlabelled: 0, expect: { kind: 'stop', outcome: 'met' } },
+    { name: 'missed with a larger model allowed: go larger', max: 2000, attempts: [attempt(1, 'image-logreg', 0.8, 650)], unlabelled: 0, expect: { kind: 'train', role: 'candidate', id: 'image-naive-bayes' } },
+    { name: 'small model capped by size misses, unlabelled data exists: train a teacher', max: 1000, attempts: [attempt(1, 'image-logreg', 0.88, 650)], unlabelled: 1200, expect: { kind: 'train', role: 'teacher', id: 'image-svc-rbf' } },
+    { name: 'teacher trained: the small model learns from its pseudo-labels', max: 1000, attempts: [attempt(1, 'image-logreg', 0.88, 650), attempt(2, 'image-svc-rbf', 0.92, 6760)], unlabelled: 1200, expect: { kind: 'train', role: 'student', id: 'image-svc-rbf', teacherAttempt: 2 } },
+    { name: 'budget spent: stop and keep the best', max: undefined, attempts: [1, 2, 3, 4].map((n) => attempt(n, 'image-logreg', 0.5 + n / 100)), unlabelled: 0, expect: { kind: 'stop', outcome: 'budget', bestAttempt: 4 } },
+  ])('$name', ({ max, attempts, unlabelled, expect: want }) => {
+    const s = imageSelection(max);
+    const d = nextAttempt({ task: { objectives: target, constraints: max ? { maxParameters: max } : {} }, candidates: s.candidates, teacherPool: s.teacherPool, attempts, maxAttempts: 4, profile: { rows: { loaded: 0, train: 1000, test: 300, unlabelled } } });
+    expect(d.kind).toBe(want.kind);
+    expect(d.reason.length).toBeGreaterThan(10);
+    if (d.kind === 'train') {
+      expect(d.role).toBe(want.role);
+      if (want.role === 'student') {
+        expect(d.model.id).toBe('image-logreg');
+        expect(d.teacherAttempt).toBe(want.teacherAttempt);
+      } else expect(d.model.id).toBe(want.id);
+    } else {
+      expect(d.outcome).toBe(want.outcome);
+      if (want.bestAttempt) expect(d.bestAttempt).toBe(want.bestAttempt);
+    }
+  });
+
+  it('meets the target but is too many bytes: quantize at conversion', () => {
+    const s = selectCandidates({ task: { task: 'text-classification', modality: 'text', constraints: {} }, profile: { rows: { loaded: 0, train: 5000, test: 1000, unlabelled: 0 }, classes: [{ label: 'a', train: 2500, test: 1 }, { label: 'b', train: 2500, test: 1 }] } });
+    const d = nextAttempt({ task: { objectives: target, constraints: { maxModelBytes: 2_000_000 } }, candidates: s.candidates, attempts: [attempt(1, 'text-tfidf-linearsvc-bigram', 0.99, 900_000, 5_000_000)], maxAttempts: 4, profile: { rows: { loaded: 0, train: 5000, test: 1000, unlabelled: 0 } } });
+    expect(d).toMatchObject({ kind: 'stop', outcome: 'quantize', bestAttempt: 1 });
+  });
+
+  it('an iterative model that misses with nothing larger left trains longer', () => {
+    const s = imageSelection(5000);
+    const d = nextAttempt({ task: { objectives: target, constraints: { maxParameters: 5000 } }, candidates: s.candidates.filter((e) => e.id === 'image-mlp-small'), attempts: [attempt(1, 'image-mlp-small', 0.85, 5000)], maxAttempts: 4, profile: { rows: { loaded: 0, train: 1000, test: 300, unlabelled: 0 } } });
+    expect(d).toMatchObject({ kind: 'train', role: 'longer' });
+    if (d.kind === 'train') expect(d.model.hyperparameters.maxIter).toBe(600);
+  });
+});

@@ -1,0 +1,137 @@
+import type { Brain } from '../../agents/brain/brain.js';
+import { memoryFrom } from '../../agents/brain/memory.js';
+import { understandRequest } from '../../agents/task/agent.js';
+import { buildPlan } from '../../agents/task/plan.js';
+import type { TaskSpec } from '../../agents/task/task-spec.js';
+import type { DataJobResult } from '../../agents/jobs/data-spec.js';
+import type { TrainJobResult } from '../../agents/jobs/train-spec.js';
+import type { TrainingRequest, TrainingRequestStatus } from '../api/training-request.js';
+import { setCondition, setOverall, type ConditionUpdate, type Overall } from './conditions.js';
+import { dataStage } from './stages/data.js';
+import { modelStage } from './stages/model.js';
+import { servingStage } from './stages/serving.js';
+import type { Action, Observed } from './types.js';
+
+/** What the pipeline needs besides the request and the observations. */
+export interface ReconcileDeps {
+  brain: Brain;
+  now: Date;
+}
+
+/** The pipeline's answer: actions for the backend and the next status. */
+export interface ReconcileResult {
+  actions: Action[];
+  status: TrainingRequestStatus;
+  /** Whether the backend should come back soon (jobs running). */
+  requeue: boolean;
+}
+
+/** A stage's verdict: go on to the next stage, or stop here with an overall state. */
+export type StageOutcome =
+  | { next: true }
+  | { next: false; overall: Overall; phase: NonNullable<TrainingRequestStatus['phase']>; question?: string };
+
+/** Mutable working set the stages share within one reconcile (never escapes it). */
+export interface StageContext {
+  request: TrainingRequest;
+  observed: Observed;
+  task: TaskSpec;
+  status: TrainingRequestStatus;
+  actions: Action[];
+  now: Date;
+  condition(update: ConditionUpdate): void;
+  event(type: 'Normal' | 'Warning', reason: string, message: string): void;
+  /** Set by the data stage for the stages after it. */
+  data?: { dir: string; result: DataJobResult };
+  /** Set by the model stage: the attempt to convert and serve. */
+  trained?: { attempt: number; modelDir: string; result: TrainJobResult };
+}
+
+/**
+ * Level-triggered reconcile of one TrainingRequest. Reads the request and what the backend
+ * observed, returns what should happen next and the status to write. The only side effect is the
+ * brain's thinking, whose results are cached in status and redone only when the spec changes.
+ */
+export async function reconcile(request: TrainingRequest, observed: Observed, deps: ReconcileDeps): Promise<ReconcileResult> {
+  const generation = request.metadata.generation ?? 1;
+  const previous = request.status ?? {};
+  const status: TrainingRequestStatus = { ...previous, conditions: [...(previous.conditions ?? [])] };
+  const actions: Action[] = [];
+  const condition = (update: ConditionUpdate) => {
+    const before = status.conditions?.find((c) => c.type === update.type);
+    status.conditions = setCondition(status.conditions ?? [], update, deps.now, generation);
+    if (before?.status !== update.status && update.status === 'True') actions.push({ kind: 'event', type: 'Normal', reason: update.reason, message: update.message ?? update.type });
+  };
+  const event = (type: 'Normal' | 'Warning', reason: string, message: string) => actions.push({ kind: 'event', type, reason, message });
+
+  // 1. Understand (Task agent), cached per generation.
+  if (!previous.task || previous.observedGeneration !== generation) {
+    const understood = await understandRequest(
+      deps.brain,
+      { requirement: request.spec.requirement, messages: request.spec.messages, overrides: request.spec.overrides },
+      memoryFrom(),
+    );
+    status.task = understood.spec;
+    status.conversation = [...understood.memory.turns];
+    status.brain = {
+      kind: understood.brain,
+      ...(deps.brain.model ? { model: deps.brain.model } : {}),
+      ...(understood.fallbackReason ? { fallbackReason: understood.fallbackReason } : {}),
+      tokens: deps.brain.usage(),
+    };
+  }
+  status.observedGeneration = generation;
+  const task = status.task!;
+  const finish = (outcome: Extract<StageOutcome, { next: false }>): ReconcileResult => {
+    status.phase = outcome.phase;
+    if (outcome.question) status.question = outcome.question;
+    else delete status.question;
+    status.conditions = setOverall(status.conditions ?? [], outcome.overall, deps.now, generation);
+    return { actions, status, requeue: outcome.overall.state === 'Reconciling' };
+  };
+
+  if (task.decision === 'reject-unethical' || task.decision === 'reject-infeasible') {
+    const reason = task.decision === 'reject-unethical' ? 'RejectedUnethical' : 'RejectedInfeasible';
+    condition({ type: 'RequirementParsed', status: 'True', reason, message: task.reasons.join(' ') });
+    const before = previous.phase;
+    if (before !== 'Rejected') event('Warning', 'Rejected', task.reasons.join(' '));
+    return finish({ next: false, phase: 'Rejected', overall: { state: 'Stalled', reason: 'Rejected', message: task.reasons.join(' ') } });
+  }
+  if (task.decision === 'needs-input') {
+    condition({ type: 'RequirementParsed', status: 'False', reason: 'NeedsInput', message: task.reasons.join(' ') });
+    return finish({ next: false, phase: 'AwaitingInput', question: task.reasons.join(' '), overall: { state: 'AwaitingInput', reason: 'NeedsInput', message: task.reasons.join(' ') } });
+  }
+  condition({ type: 'RequirementParsed', status: 'True', reason: 'Parsed', message: task.reasons[0] ?? '' });
+
+  // 2. Plan, and wait for approval when asked to.
+  const sources = request.spec.data ?? [];
+  const plan = buildPlan(task, {
+    labelledSources: sources.filter((s) => s.role !== 'unlabelled').length,
+    unlabelledSources: sources.filter((s) => s.role === 'unlabelled').length,
+    serving: request.spec.serving?.enabled ?? true,
+    maxAttempts: request.spec.budget?.maxAttempts ?? 4,
+  });
+  status.plan = plan;
+  condition({ type: 'Planned', status: 'True', reason: 'Planned', message: `${plan.steps.length} steps, plan ${plan.hash}` });
+  if (request.spec.approval === 'plan' && request.spec.approvedPlan !== plan.hash) {
+    const question = `Please review the plan and approve it by setting spec.approvedPlan: "${plan.hash}".`;
+    return finish({ next: false, phase: 'AwaitingInput', question, overall: { state: 'AwaitingInput', reason: 'AwaitingApproval', message: question } });
+  }
+  if (request.spec.suspend) {
+    return finish({ next: false, phase: status.phase ?? 'Pending', overall: { state: 'AwaitingInput', reason: 'Suspended', message: 'spec.suspend is true' } });
+  }
+
+  // 3-5. Data, model, serving: each stage either hands over or stops with a state.
+  const context: StageContext = { request, observed, task, status, actions, now: deps.now, condition, event };
+  for (const stage of [dataStage, modelStage, servingStage]) {
+    const outcome = stage(context);
+    if (!outcome.next) return finish(outcome);
+  }
+  delete status.question;
+  return finish({ next: false, phase: 'Ready', overall: { state: 'Ready', reason: 'Ready', message: readyMessage(status) } });
+}
+
+function readyMessage(status: TrainingRequestStatus): string {
+  const where = status.endpoint ? ` at ${status.endpoint.url}` : '';
+  return `Model ${status.model?.name ?? ''} is ready${where}. ${status.metric ?? ''}`.trim();
+}

@@ -1,0 +1,73 @@
+import { decideDataOperations, reviewDataProfile } from '../../../agents/data/decide.js';
+import { DataJobResult, DataJobSpec } from '../../../agents/jobs/data-spec.js';
+import { isTrainable } from '../../../agents/model/select.js';
+import { jobName } from '../job-names.js';
+import type { StageContext, StageOutcome } from '../reconcile.js';
+import { jobOutDir } from './paths.js';
+
+/**
+ * Data stage (Data agent): make sure labelled data exists and is readable, decide the operations,
+ * run the data job, read its profile, and ask for more data when there is too little for the target.
+ */
+export function dataStage(ctx: StageContext): StageOutcome {
+  const { request, observed, task, status } = ctx;
+  const sources = request.spec.data ?? [];
+  if (!task.task || !task.modality || !isTrainable(task.task, task.modality)) {
+    const message = `No catalog model can train a ${task.task ?? 'unknown'} task on ${task.modality ?? 'unknown'} data yet; the catalog covers text and image classification (and tables).`;
+    ctx.condition({ type: 'DataPrepared', status: 'False', reason: 'TaskNotSupported', message });
+    return { next: false, phase: 'Failed', overall: { state: 'Stalled', reason: 'TaskNotSupported', message } };
+  }
+  if (!sources.some((s) => s.role !== 'unlabelled')) {
+    const question = `I need labelled examples to train a ${task.task} model: add a source to spec.data (csv, jsonl or an image folder with one subfolder per label) with at least a few hundred labelled rows.`;
+    ctx.condition({ type: 'DataPrepared', status: 'False', reason: 'NoLabelledData', message: question });
+    return { next: false, phase: 'AwaitingInput', question, overall: { state: 'AwaitingInput', reason: 'NoLabelledData', message: question } };
+  }
+  const unreadable = observed.sources.filter((s) => s.error);
+  if (unreadable.length > 0 || observed.sources.length < sources.length) {
+    const message = unreadable.map((s) => `${s.name}: ${s.error}`).join('; ') || 'data sources are not resolved yet';
+    ctx.condition({ type: 'DataPrepared', status: 'False', reason: 'DataUnavailable', message });
+    return { next: false, phase: 'Failed', overall: { state: 'Stalled', reason: 'DataUnavailable', message } };
+  }
+
+  const spec = DataJobSpec.parse({
+    task: task.task,
+    modality: task.modality,
+    sources: sources.map((s) => {
+      const seen = observed.sources.find((o) => o.name === s.name)!;
+      return { name: s.name, uri: seen.location ?? s.uri, format: s.format, role: s.role, textColumn: s.textColumn, labelColumn: s.labelColumn };
+    }),
+    operations: decideDataOperations(task, sources.map((s) => s.role)),
+    seed: 0,
+  });
+  const digests = observed.sources.map((s) => [s.name, s.digest]);
+  const name = jobName(request.metadata.name, 'data', { spec, digests });
+  const outDir = jobOutDir(observed.artifactRoot, name);
+  const job = observed.jobs[name];
+  if (!job || job.state === 'Pending' || job.state === 'Running') {
+    if (!job) ctx.actions.push({ kind: 'runJob', job: { name, kind: 'data', outDir, spec } });
+    ctx.condition({ type: 'DataPrepared', status: 'False', reason: 'Preparing', message: `Data job ${name} is ${job?.state ?? 'starting'}` });
+    return { next: false, phase: 'PreparingData', overall: { state: 'Reconciling', reason: 'PreparingData', message: `Running data job ${name}` } };
+  }
+  if (job.state === 'Failed') {
+    const message = `Data job ${name} failed: ${job.message ?? 'no message'}`;
+    ctx.condition({ type: 'DataPrepared', status: 'False', reason: 'DataJobFailed', message });
+    return { next: false, phase: 'Failed', overall: { state: 'Stalled', reason: 'DataJobFailed', message } };
+  }
+  const result = DataJobResult.parse(job.result);
+  const p = result.profile;
+  status.data = {
+    digest: result.digest,
+    summary: `${p.rows.loaded} rows loaded; ${p.rows.train} train / ${p.rows.test} test / ${p.rows.unlabelled} unlabelled; ${p.classes.length} classes (minority ratio ${p.minorityRatio.toFixed(2)}); ${p.duplicates.removed} duplicates removed; ${p.labelIssues?.found ?? 0} label issues found, ${p.labelIssues?.corrected ?? 0} corrected.`,
+    counts: { loaded: p.rows.loaded, train: p.rows.train, test: p.rows.test, unlabelled: p.rows.unlabelled, duplicatesRemoved: p.duplicates.removed },
+    labelIssues: p.labelIssues?.found ?? 0,
+    reportUri: `${outDir}/data-report.json`,
+  };
+  const review = reviewDataProfile(task, p);
+  if (review.moreDataNeeded) {
+    ctx.condition({ type: 'DataPrepared', status: 'False', reason: 'NotEnoughData', message: review.question });
+    return { next: false, phase: 'AwaitingInput', question: review.question, overall: { state: 'AwaitingInput', reason: 'NotEnoughData', message: review.question } };
+  }
+  ctx.condition({ type: 'DataPrepared', status: 'True', reason: 'DataPrepared', message: status.data.summary ?? '' });
+  ctx.data = { dir: outDir, result };
+  return { next: true };
+}

@@ -1,0 +1,73 @@
+import { ConvertJobResult, ConvertJobSpec } from '../../../agents/jobs/convert-spec.js';
+import { buildApiDoc } from '../../../agents/server/api-doc.js';
+import { estimateReplicas } from '../../../agents/server/estimate.js';
+import { jobName } from '../job-names.js';
+import type { StageContext, StageOutcome } from '../reconcile.js';
+import { apiDocPath, jobOutDir } from './paths.js';
+
+/**
+ * Serving stage (Server agent): convert with a parity check, benchmark, size replicas from the
+ * measurement and the targets, write the API document, and serve.
+ */
+export function servingStage(ctx: StageContext): StageOutcome {
+  const { request, observed, task, status } = ctx;
+  if (request.spec.serving?.enabled === false) return { next: true };
+  const trained = ctx.trained!;
+  const modelName = request.metadata.name;
+  const spec = ConvertJobSpec.parse({ modelDir: trained.modelDir, modelName, dataDir: ctx.data!.dir });
+  const name = jobName(request.metadata.name, 'convert', { spec, model: trained.result.modelDir, data: ctx.data!.result.digest });
+  const outDir = jobOutDir(observed.artifactRoot, name);
+  const job = observed.jobs[name];
+  if (!job || job.state === 'Pending' || job.state === 'Running') {
+    if (!job) ctx.actions.push({ kind: 'runJob', job: { name, kind: 'convert', outDir, spec, gpu: observed.gpuAvailable } });
+    ctx.condition({ type: 'Converted', status: 'False', reason: 'Converting', message: `Conversion job ${name} is ${job?.state ?? 'starting'}` });
+    return { next: false, phase: 'Converting', overall: { state: 'Reconciling', reason: 'Converting', message: `Converting and benchmarking attempt ${trained.attempt}` } };
+  }
+  if (job.state === 'Failed') {
+    const message = `Conversion job ${name} failed: ${job.message ?? 'no message'}`;
+    ctx.condition({ type: 'Converted', status: 'False', reason: 'ConversionFailed', message });
+    return { next: false, phase: 'Failed', overall: { state: 'Stalled', reason: 'ConversionFailed', message } };
+  }
+  const converted = ConvertJobResult.parse(job.result);
+  ctx.condition({ type: 'Converted', status: 'True', reason: 'Converted', message: `${converted.precision} ONNX, parity: ${converted.parity.labelAgreement} label agreement` });
+
+  if (!converted.profile) {
+    const message = 'The conversion job measured no serving profile, so replicas cannot be sized.';
+    ctx.condition({ type: 'Deployed', status: 'False', reason: 'NoServingProfile', message });
+    return { next: false, phase: 'Failed', overall: { state: 'Stalled', reason: 'NoServingProfile', message } };
+  }
+  const estimate = estimateReplicas(converted.profile, task.serving);
+  status.estimate = estimate;
+  if (estimate.replicas === 0) {
+    const message = estimate.reasoning[0] ?? 'The serving targets cannot be met with this model.';
+    ctx.condition({ type: 'Deployed', status: 'False', reason: 'EstimateInfeasible', message });
+    return { next: false, phase: 'Failed', overall: { state: 'Stalled', reason: 'EstimateInfeasible', message } };
+  }
+
+  const repositoryDir = converted.repositoryDir;
+  if (status.model) {
+    status.model.format = converted.format;
+    status.model.sizeBytes = converted.modelBytes;
+    status.model.uri = repositoryDir;
+  }
+  const docPath = apiDocPath(observed.artifactRoot);
+  const serving = observed.serving;
+  const url = serving?.url ?? '';
+  const doc = buildApiDoc({ model: modelName, labels: converted.labels, modality: task.modality === 'image' ? 'image' : 'text', serverUrl: url || 'http://127.0.0.1:8000', metrics: trained.result.metrics, estimate });
+  ctx.actions.push({ kind: 'writeFile', path: docPath, content: `${JSON.stringify(doc.openapi, null, 2)}\n` });
+  ctx.actions.push({ kind: 'writeFile', path: docPath.replace(/openapi\.json$/, 'README.md'), content: doc.markdown });
+  status.apiDoc = { uri: docPath, summary: doc.summary };
+  ctx.actions.push({ kind: 'serve', model: modelName, repositoryDir, estimate, apiDocPath: docPath });
+  if (serving && !serving.ready && serving.message) {
+    const message = `The converted model did not serve: ${serving.message}`;
+    ctx.condition({ type: 'Deployed', status: 'False', reason: 'ServingFailed', message });
+    return { next: false, phase: 'Failed', overall: { state: 'Stalled', reason: 'ServingFailed', message } };
+  }
+  if (!serving?.ready) {
+    ctx.condition({ type: 'Deployed', status: 'False', reason: 'Deploying', message: serving?.message ?? `Deploying ${estimate.replicas} replica(s)` });
+    return { next: false, phase: 'Deploying', overall: { state: 'Reconciling', reason: 'Deploying', message: `Deploying ${modelName}` } };
+  }
+  status.endpoint = { url: `${url}/v2/models/${modelName}`, protocol: 'kserve-v2', model: modelName };
+  ctx.condition({ type: 'Deployed', status: 'True', reason: 'Deployed', message: `${estimate.replicas} replica(s) planned; endpoint ${status.endpoint.url}` });
+  return { next: true };
+}

@@ -1,0 +1,68 @@
+import type { Estimate } from '../../agents/server/estimate.js';
+
+/** The stages that run as jobs. */
+export type JobKind = 'data' | 'train' | 'convert';
+
+/** A job the pipeline wants to exist. Its name carries a hash of `spec`, so it is idempotent. */
+export interface JobRequest {
+  name: string;
+  kind: JobKind;
+  /** Where the job writes result.json and its artifacts. */
+  outDir: string;
+  /** The job spec, validated by the job against the generated JSON Schema. */
+  spec: Record<string, unknown>;
+  /** 1-based training attempt, for train jobs. */
+  attempt?: number;
+  /** Whether the job wants a GPU when the backend has one. */
+  gpu?: boolean;
+}
+
+/** What a backend saw of one job. */
+export interface JobObservation {
+  state: 'Pending' | 'Running' | 'Succeeded' | 'Failed';
+  /** Parsed result.json (or the termination-message summary in a cluster). */
+  result?: unknown;
+  /** Failure message (from the job's error or termination message). */
+  message?: string;
+  /** Latest progress line the job printed. */
+  progress?: { stage?: string; step?: number; total?: number; metric?: Record<string, number> };
+}
+
+/** One data source as the backend resolved it. */
+export interface ObservedSource {
+  name: string;
+  role: 'train' | 'eval' | 'test' | 'unlabelled';
+  /** sha256 of the content; absent when it could not be read. */
+  digest?: string;
+  /** Why it could not be read. */
+  error?: string;
+  /** The resolved location a job can read (absolute path locally, mount path in a cluster). */
+  location?: string;
+}
+
+/** What the serving side looks like now. */
+export interface ObservedServing {
+  ready: boolean;
+  url?: string;
+  model?: string;
+  replicas?: number;
+  message?: string;
+}
+
+/** Everything the pipeline reads besides the request itself. */
+export interface Observed {
+  /** Where this request's artifacts live, as jobs see it. */
+  artifactRoot: string;
+  sources: ObservedSource[];
+  jobs: Record<string, JobObservation>;
+  serving?: ObservedServing;
+  /** Whether the backend can run GPU jobs. */
+  gpuAvailable: boolean;
+}
+
+/** What the pipeline wants done; backends know how. */
+export type Action =
+  | { kind: 'runJob'; job: JobRequest }
+  | { kind: 'serve'; model: string; repositoryDir: string; estimate: Estimate; apiDocPath: string }
+  | { kind: 'event'; type: 'Normal' | 'Warning'; reason: string; message: string }
+  | { kind: 'writeFile'; path: string; content: string };
