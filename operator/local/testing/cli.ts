@@ -1,0 +1,47 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+/** The repository root. */
+export const REPO = resolve(import.meta.dirname, '../../..');
+const BIN = join(REPO, 'bin', 'trainer-agent.mjs');
+const NODE = join(REPO, 'node_modules', 'node', 'bin', 'node');
+
+/** Output of one CLI run. */
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Start `trainer-agent ARGS` as a child process, as a user would. */
+export function startCli(args: string[], cwd = REPO): { child: ChildProcess; done: Promise<CliResult> } {
+  const child = spawn(existsSync(NODE) ? NODE : process.execPath, [BIN, ...args], { cwd, env: { ...process.env, FORCE_COLOR: '0' } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const done = new Promise<CliResult>((ok) => child.on('close', (code, signal) => ok({ code: code ?? (signal ? 128 : 1), stdout, stderr })));
+  return { child, done };
+}
+
+/** Run `trainer-agent ARGS` to completion. */
+export function cli(args: string[], cwd = REPO): Promise<CliResult> {
+  return startCli(args, cwd).done;
+}
+
+/** status.json of a request under a state dir. */
+export function readStatusFile(stateDir: string, name: string, namespace = 'default'): Record<string, any> {
+  return JSON.parse(readFileSync(join(stateDir, namespace, name, 'status.json'), 'utf8'));
+}
+
+/** Poll until `check` returns a value, or fail after `timeoutMs`. */
+export async function waitUntil<T>(check: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
+  const start = Date.now();
+  for (;;) {
+    const value = check();
+    if (value !== undefined) return value;
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
