@@ -1,0 +1,56 @@
+import type { Brain } from '../../agents/brain/brain.js';
+import { CircuitBreaker } from '../../agents/brain/circuit-breaker.js';
+import { LlmBrain } from '../../agents/brain/llm.js';
+import { OfflineBrain } from '../../agents/brain/offline.js';
+import type { TrainingRequest } from '../api/training-request.js';
+import type { Logger } from '../observability/logger.js';
+import type { ClusterApi } from './client.js';
+
+/** Key of the API key in the Secret when `apiKeySecretRef.key` is not given. */
+export const DEFAULT_API_KEY_KEY = 'apiKey';
+
+/**
+ * Brains per request: the offline brain unless `spec.llm` names a model, then an LLM brain whose key
+ * comes from `spec.llm.apiKeySecretRef` (read with `get` on that one Secret; the value goes only to
+ * the LLM client, never to status, events or logs). One circuit breaker per request survives
+ * reconciles, so a failing endpoint stops being called.
+ */
+export class BrainFactory {
+  private readonly breakers = new Map<string, CircuitBreaker>();
+  constructor(
+    private readonly api: Pick<ClusterApi, 'readSecretKey'>,
+    private readonly log: Logger,
+  ) {}
+
+  async brainFor(request: TrainingRequest): Promise<Brain> {
+    const llm = request.spec.llm;
+    if (!llm) return new OfflineBrain();
+    const { namespace, name } = request.metadata;
+    const ref = llm.apiKeySecretRef;
+    let apiKey: string | undefined;
+    if (ref) {
+      try {
+        apiKey = await this.api.readSecretKey(namespace, ref.name, ref.key ?? DEFAULT_API_KEY_KEY);
+        if (apiKey === undefined) this.log.warn({ namespace, name, secret: ref.name }, 'Found no API key in the Secret; the LLM calls will fail and the offline brain will answer');
+      } catch (error) {
+        this.log.warn({ namespace, name, secret: ref.name, err: (error as Error).message }, 'Failed to read the LLM Secret');
+      }
+    }
+    const key = `${namespace}/${name}`;
+    let breaker = this.breakers.get(key);
+    if (!breaker) this.breakers.set(key, (breaker = new CircuitBreaker()));
+    return new LlmBrain({
+      model: llm.model,
+      ...(llm.baseURL ? { baseURL: llm.baseURL } : {}),
+      ...(apiKey ? { apiKey } : {}),
+      ...(llm.timeoutSeconds ? { timeoutMs: llm.timeoutSeconds * 1000 } : {}),
+      breaker,
+      onWarning: (message) => this.log.warn({ namespace, name, stage: 'brain' }, message),
+    });
+  }
+
+  /** Forget a deleted request's breaker. */
+  forget(key: string): void {
+    this.breakers.delete(key);
+  }
+}
