@@ -24,6 +24,7 @@ export const CatalogEntry = z.object({
   iterationHyperparameter: z.string().min(1).optional().describe('the hyperparameter to raise when training longer'),
   source: z.string().regex(/^(config|pretrained:.+)$/).describe('config (from scratch) or pretrained:<name>'),
   hyperparameters: z.record(z.string(), HyperparameterValue).default({}),
+  teacherOnly: z.boolean().default(false).describe('only labels data for a student; never deployed (not exportable for serving)'),
   notes: z.string().max(1000).optional(),
 }).strict();
 export type CatalogEntry = z.infer<typeof CatalogEntry>;

@@ -79,8 +79,9 @@ export function selectCandidates(input: SelectionInput): Selection {
     const environment = environmentReasons(entry, input, frameworks, smallestClass);
     const limits = limitReasons(entry, constraints);
     if (environment.length === 0) teacherPool.push(entry);
-    if (environment.length === 0 && limits.length === 0) candidates.push(entry);
-    else rejected.push({ id: entry.id, reasons: [...environment, ...limits] });
+    const serving = entry.teacherOnly ? ['a teacher only: it labels data for a smaller model and is never deployed'] : [];
+    if (environment.length === 0 && limits.length === 0 && serving.length === 0) candidates.push(entry);
+    else rejected.push({ id: entry.id, reasons: [...environment, ...serving, ...limits] });
   }
 
   const reasons: string[] = [];

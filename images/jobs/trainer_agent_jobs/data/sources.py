@@ -36,6 +36,9 @@ def _tabular_records(rows: list[dict[str, object]], source: Source) -> list[Reco
     if rows and source.text_column not in rows[0]:
         raise JobError(f"source {source.name}: no column {source.text_column!r} (has {sorted(rows[0])[:20]})")
     unlabelled = source.role == "unlabelled"
+    if rows and not unlabelled and not any(source.label_column in row for row in rows):
+        raise JobError(f"source {source.name}: no label column {source.label_column!r} (has {sorted(rows[0])[:20]}); "
+                       "set labelColumn, or role: unlabelled for data without labels")
     return [
         Record(
             source=source.name, index=i, text=None if row.get(source.text_column) is None else str(row[source.text_column]),

@@ -42,3 +42,26 @@ def test_redact(name: str, text: str, expected: str) -> None:
 ])
 def test_decide_action(name: str, action: str, confidence: float, expected: str) -> None:
     assert decide_action(action, confidence, 0.6) == expected
+
+
+@pytest.mark.parametrize(
+    ("role", "label_column", "error"),
+    [
+        ("train", "category", "no label column 'category'"),
+        ("unlabelled", "category", None),
+        ("train", "label", None),
+    ],
+)
+def test_a_missing_label_column_is_named_unless_the_source_is_unlabelled(tmp_path, role: str, label_column: str, error: str | None) -> None:
+    from trainer_agent_jobs.common.runner import JobError
+    from trainer_agent_jobs.data.sources import load_source
+    from trainer_agent_jobs.data.spec import Source
+
+    path = tmp_path / "rows.jsonl"
+    path.write_text('{"text": "a", "label": "x"}\n{"text": "b", "label": "y"}\n')
+    source = Source(name="s", uri=f"file://{path}", format="jsonl", role=role, label_column=label_column)
+    if error:
+        with pytest.raises(JobError, match=error):
+            load_source(source)
+    else:
+        assert len(load_source(source)) == 2

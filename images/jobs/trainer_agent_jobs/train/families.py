@@ -2,7 +2,9 @@
 
 Text estimators take raw strings (the vectorizer is inside, so the ONNX export carries it; settings are
 ones skl2onnx converts: word analyzer, default token pattern, n-grams up to 2). Image estimators take
-the flat, normalised pixel vectors of :func:`..common.features.image_matrix`.
+the flat, normalised pixel vectors of :func:`..common.features.image_matrix`. ``sklearn-pretrained``
+families (the MiniLM teacher) are scikit-learn estimators around pretrained weights loaded from an
+installed package: they train and pickle like the others but are teachers, not converted or served.
 """
 from __future__ import annotations
 
@@ -29,11 +31,13 @@ class Family:
 
 
 def _vectorizer(h: Hyper) -> Any:
+    # sublinear_tf stays off by default: skl2onnx computes log(1 + tf) where scikit-learn computes
+    # 1 + log(tf), so a sublinear model would not survive the conversion's parity gate.
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     return TfidfVectorizer(
         lowercase=True, analyzer="word", token_pattern=str(h.get("tokenPattern", ONNX_SAFE_TOKEN_PATTERN)), ngram_range=(1, int(h.get("ngramMax", 1))),
-        min_df=int(h.get("minDf", 2)), max_features=h.get("maxFeatures"), sublinear_tf=bool(h.get("sublinearTf", True)),
+        min_df=int(h.get("minDf", 2)), max_features=h.get("maxFeatures"), sublinear_tf=bool(h.get("sublinearTf", False)),
         dtype=__import__("numpy").float32,
     )
 
@@ -100,6 +104,17 @@ def build_hist_gbdt(modality: str, h: Hyper, seed: int) -> Any:
         max_iter=int(h.get("maxIter", 200)), learning_rate=float(h.get("learningRate", 0.1)), random_state=seed))
 
 
+def build_minilm_logreg(modality: str, h: Hyper, seed: int) -> Any:
+    """Logistic regression on frozen all-MiniLM-L6-v2 sentence embeddings (numpy forward pass, no torch).
+
+    The hierarchical-mode teacher: ~22.6M measured parameters, so never deployable under a small limit,
+    and never converted or served; it pseudo-labels unlabelled rows for a small student."""
+    from .minilm import MAX_LENGTH, MiniLMEmbeddingClassifier
+
+    return MiniLMEmbeddingClassifier(C=float(h.get("C", 10.0)), max_iter=int(h.get("maxIter", 3000)), random_state=seed,
+                                     max_length=int(h.get("maxLength", MAX_LENGTH)))
+
+
 def _needs_torch(modality: str, h: Hyper, seed: int) -> Any:
     # Never reached: family_for refuses torch families before building, with the reason.
     raise JobError("torch families are built by family_for's checks")
@@ -113,6 +128,7 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
     Family("sklearn-svc-rbf", "sklearn", ("image", "tabular"), build_svc_rbf),
     Family("sklearn-mlp", "sklearn", ("text", "image", "tabular"), build_mlp),
     Family("sklearn-hist-gbdt", "sklearn", ("tabular",), build_hist_gbdt),
+    Family("pretrained-minilm-logreg", "sklearn-pretrained", ("text",), build_minilm_logreg),
     Family("torch-cnn-small", "torch", ("image",), _needs_torch),
     Family("torch-text-transformer-tiny", "torch", ("text",), _needs_torch),
 )}
@@ -139,6 +155,12 @@ def family_for(name: str, modality: str) -> Family:
             raise JobError(f"family {name} needs PyTorch, which is not installed in this environment; "
                            "build the optional venv from images/jobs/requirements-torch.txt or pick an sklearn family")
         raise JobError(f"family {name}: torch training is not implemented in this job image yet; pick an sklearn family")
+    if family.framework == "sklearn-pretrained":
+        from .minilm import minilm_missing_reason
+
+        reason = minilm_missing_reason()
+        if reason is not None:
+            raise JobError(f"family {name} cannot train here: {reason}")
     return family
 
 

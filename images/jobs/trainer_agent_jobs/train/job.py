@@ -116,6 +116,13 @@ def objective_outcomes(spec: TrainSpec, metrics: dict[str, float]) -> list[dict[
              "met": o.met_by(metrics.get(o.metric))} for o in spec.objectives]
 
 
+def model_bytes(estimator: Any, model_dir: Path) -> int:
+    """Bytes of model.joblib plus any pretrained weights the estimator loads from a package instead of
+    pickling them (the MiniLM teacher: ~91 MB of safetensors/tokenizer beside a few-KB joblib)."""
+    external = getattr(estimator, "external_weight_bytes", None)
+    return file_bytes(model_dir / "model.joblib") + (int(external()) if callable(external) else 0)
+
+
 def run(raw: dict[str, Any], out: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     """Train and evaluate; returns (result.json, termination summary)."""
     started = time.monotonic()
@@ -166,7 +173,7 @@ def run(raw: dict[str, Any], out: Path) -> tuple[dict[str, Any], dict[str, Any]]
         "evaluation": {"method": evaluation.method, "rows": evaluation.rows,
                        **({"folds": evaluation.folds} if evaluation.folds else {})},
         "objectives": outcomes, "objectivesMet": all(o["met"] for o in outcomes),
-        "parameters": count_parameters(estimator), "modelBytes": file_bytes(model_dir / "model.joblib"),
+        "parameters": count_parameters(estimator), "modelBytes": model_bytes(estimator, model_dir),
         "trainRows": len(splits.train) + (len(splits.test) if evaluation.method == "cross-validation" else 0),
         "pseudoLabelledRows": len(pseudo),
         "durationSeconds": round(time.monotonic() - started, 3), "seed": spec.seed,
