@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cli, readStatusFile, REPO, startCli } from './testing/cli.js';
+import { cli, conditionOf, readStatusFile, REPO, startCli } from './testing/cli.js';
 
 // The TrainerAgent paper's text-classification story, end to end with the offline brain and no
 // network: product promotions with and without benefit information (generated data).
@@ -11,7 +11,7 @@ jest.setTimeout(20 * 60 * 1000);
 
 const example = (file: string) => join(REPO, 'examples', 'promotions', file);
 const stateDir = mkdtempSync(join(tmpdir(), 'ta-paper-story-'));
-const condition = (status: Record<string, any>, type: string) => (status.conditions as { type: string; status: string; reason: string }[]).find((c) => c.type === type);
+const condition = conditionOf;
 
 beforeAll(() => {
   spawnSync(process.execPath, [example('generate-data.mjs')], { stdio: 'inherit' });
@@ -33,18 +33,18 @@ describe('the paper story: a promotion-benefit classifier', () => {
     expect(result.code).toBe(0);
     const status = readStatusFile(stateDir, 'promo-benefits');
     expect(status.phase).toBe('Ready');
-    expect(status.data.labelIssues).toBeGreaterThan(0);
-    const attempts = status.attempts as { n: number; model: string; metrics: { accuracy: number }; parameters: number; note: string }[];
+    expect(status.data!.labelIssues).toBeGreaterThan(0);
+    const attempts = status.attempts!;
     const first = attempts[0]!;
-    expect(first.metrics.accuracy).toBeLessThan(0.9);
-    const teacher = attempts.find((a) => a.note.startsWith('[teacher]'))!;
-    const student = attempts.find((a) => a.note.startsWith('[student]'))!;
-    expect(teacher.parameters).toBeGreaterThan(10_000_000);
-    expect(student.parameters).toBeLessThan(10_000_000);
-    expect(student.metrics.accuracy).toBeGreaterThanOrEqual(0.9);
-    expect(student.metrics.accuracy).toBeGreaterThan(first.metrics.accuracy);
+    expect(first.metrics.accuracy!).toBeLessThan(0.9);
+    const teacher = attempts.find((a) => a.note!.startsWith('[teacher]'))!;
+    const student = attempts.find((a) => a.note!.startsWith('[student]'))!;
+    expect(teacher.parameters!).toBeGreaterThan(10_000_000);
+    expect(student.parameters!).toBeLessThan(10_000_000);
+    expect(student.metrics.accuracy!).toBeGreaterThanOrEqual(0.9);
+    expect(student.metrics.accuracy!).toBeGreaterThan(first.metrics.accuracy!);
     expect(condition(status, 'TargetMet')?.status).toBe('True');
-    expect(status.model.attempt).toBe(student.n);
+    expect(status.model!.attempt).toBe(student.n);
     expect(condition(status, 'Deployed')).toBeUndefined();
   });
 
@@ -54,10 +54,10 @@ describe('the paper story: a promotion-benefit classifier', () => {
     expect(result.stderr).not.toMatch(/Started job promo-benefits-(data|train)/);
     const status = readStatusFile(stateDir, 'promo-benefits');
     expect(status.phase).toBe('Ready');
-    expect(status.task.serving).toMatchObject({ qps: 100, memoryBytes: 2_000_000_000 });
-    expect(status.estimate.replicas).toBeGreaterThanOrEqual(2);
-    expect(status.estimate.memoryBytes).toBeLessThanOrEqual(2_000_000_000);
-    expect(status.estimate.reasoning.join(' ')).toMatch(/100/);
+    expect(status.task!.serving).toMatchObject({ qps: 100, memoryBytes: 2_000_000_000 });
+    expect(status.estimate!.replicas).toBeGreaterThanOrEqual(2);
+    expect(status.estimate!.memoryBytes).toBeLessThanOrEqual(2_000_000_000);
+    expect(status.estimate!.reasoning.join(' ')).toMatch(/100/);
     expect(condition(status, 'Converted')?.status).toBe('True');
     expect(condition(status, 'Deployed')?.status).toBe('True');
 

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { cli, readStatusFile, REPO, startCli, waitUntil } from './testing/cli.js';
+import { cli, conditionOf, readStatusFile, REPO, startCli, waitUntil } from './testing/cli.js';
 
 // Real runs of `trainer-agent run`: real data jobs and training in the job virtualenv, on small data.
 jest.setTimeout(15 * 60 * 1000);
@@ -24,7 +24,7 @@ function scenario(name: string, spec: Record<string, unknown>) {
   return { dir, file, stateDir: join(dir, 'state') };
 }
 
-const condition = (status: Record<string, any>, type: string) => (status.conditions as { type: string; status: string; reason: string; message: string }[]).find((c) => c.type === type);
+const condition = conditionOf;
 
 const smallPromotions = {
   requirement: 'Classify product promotions as benefit or no-benefit with accuracy at least 80%.',
@@ -40,7 +40,7 @@ describe('trainer-agent run', () => {
     const status = readStatusFile(s.stateDir, 'deepfake');
     expect(status.phase).toBe('Rejected');
     expect(condition(status, 'Stalled')).toMatchObject({ status: 'True', reason: 'Rejected' });
-    expect(status.task.reasons.join(' ')).toMatch(/impersonate|fraud/);
+    expect(status.task!.reasons.join(' ')).toMatch(/impersonate|fraud/);
     expect(existsSync(join(s.stateDir, 'default', 'deepfake', 'jobs'))).toBe(false);
   });
 
@@ -102,7 +102,7 @@ describe('trainer-agent run', () => {
     const status = readStatusFile(s.stateDir, 'resume');
     expect(status.phase).toBe('Ready');
     expect(condition(status, 'TargetMet')?.status).toBe('True');
-    expect(status.attempts[0].metrics.accuracy).toBeGreaterThanOrEqual(0.8);
+    expect(status.attempts![0]!.metrics.accuracy!).toBeGreaterThanOrEqual(0.8);
 
     // A third run finds everything done and starts nothing.
     const third = await cli(['run', s.file, '--state-dir', s.stateDir]);

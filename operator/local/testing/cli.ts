@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { TrainingRequestStatus } from '../../api/training-request.js';
 
 /** The repository root. */
 export const REPO = resolve(import.meta.dirname, '../../..');
@@ -31,8 +32,13 @@ export function cli(args: string[], cwd = REPO): Promise<CliResult> {
 }
 
 /** status.json of a request under a state dir. */
-export function readStatusFile(stateDir: string, name: string, namespace = 'default'): Record<string, any> {
-  return JSON.parse(readFileSync(join(stateDir, namespace, name, 'status.json'), 'utf8'));
+export function readStatusFile(stateDir: string, name: string, namespace = 'default'): TrainingRequestStatus {
+  return TrainingRequestStatus.parse(JSON.parse(readFileSync(join(stateDir, namespace, name, 'status.json'), 'utf8')));
+}
+
+/** One condition of a status. */
+export function conditionOf(status: TrainingRequestStatus, type: string) {
+  return status.conditions?.find((c) => c.type === type);
 }
 
 /** Poll until `check` returns a value, or fail after `timeoutMs`. */
