@@ -177,6 +177,7 @@ export const AttemptStatus = z.object({
   note: z.string().max(2000).optional(),
   seed: z.number().int().optional(),
   state: z.enum(['Running', 'Succeeded', 'Failed']),
+  artifacts: z.string().max(2048).optional().describe('Where the attempt wrote its model, metrics and plots.'),
 });
 export type AttemptStatus = z.infer<typeof AttemptStatus>;
 

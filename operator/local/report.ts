@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { basename, join, relative } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import type { TrainingRequestStatus } from '../api/training-request.js';
 import { writeFileAtomic } from './state.js';
 
@@ -33,8 +33,8 @@ ${status.question ? `<p><b>Question for you:</b> ${escape(status.question)}</p>`
 ${section('Requirement as understood', `<pre>${escape(JSON.stringify(status.task, null, 2))}</pre>`)}
 ${section('Plan', table((status.plan?.steps ?? []).map((s) => [s.id, s.agent, s.description]), ['step', 'agent', 'what']))}
 ${section('Conditions', table((status.conditions ?? []).map((c) => [c.type, c.status, c.reason, c.message]), ['type', 'status', 'reason', 'message']))}
-${section('Data', `<p>${escape(status.data?.summary ?? 'not prepared')}</p>${images(plots(join(dir, 'jobs'), dir).filter((p) => /data-/.test(p)))}`)}
-${section('Attempts', table((status.attempts ?? []).map((a) => [a.n, a.model, a.state, JSON.stringify(a.metrics), a.parameters, a.durationSeconds?.toFixed(1), a.note]), ['#', 'model', 'state', 'metrics', 'parameters', 'seconds', 'note']) + images(plots(join(dir, 'jobs'), dir).filter((p) => /-train-/.test(p))))}
+${section('Data', `<p>${escape(status.data?.summary ?? 'not prepared')}</p>${status.data?.reportUri ? images(plots(dirname(status.data.reportUri), dir)) : ''}`)}
+${section('Attempts', table((status.attempts ?? []).map((a) => [a.n, a.model, a.state, JSON.stringify(a.metrics), a.parameters, a.durationSeconds?.toFixed(1), a.note]), ['#', 'model', 'state', 'metrics', 'parameters', 'seconds', 'note']) + (status.attempts ?? []).map((a) => (a.artifacts ? `<h3>Attempt ${a.n}: ${escape(a.model)}</h3>${images(plots(a.artifacts, dir))}` : '')).join(''))}
 ${section('Serving estimate', status.estimate ? `${table([[status.estimate.replicas, status.estimate.perReplicaQps.toFixed(1), status.estimate.saturationQps.toFixed(1), status.estimate.targetLatencyP99Ms, status.estimate.predictedLatencyP99Ms.toFixed(2), status.estimate.memoryBytes, status.estimate.accelerator]], ['replicas', 'per-replica QPS', 'saturation QPS', 'target p99 ms', 'predicted p99 ms', 'memory bytes', 'accelerator'])}<ul>${status.estimate.reasoning.map((r) => `<li>${escape(r)}</li>`).join('')}</ul>` : '<p>not estimated</p>')}
 ${section('API', apiDoc ? `<pre>${escape(apiDoc)}</pre>` : '<p>no API document yet</p>')}
 ${section('Conversation', (status.conversation ?? []).map((t) => `<p><b>${escape(t.from)}</b>: ${escape(t.text)}</p>`).join(''))}

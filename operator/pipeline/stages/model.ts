@@ -1,3 +1,4 @@
+import { dirname } from 'node:path';
 import { TrainJobResult, TrainJobSpec } from '../../../agents/jobs/train-spec.js';
 import { nextAttempt, TEACHER_CONFIDENCE, type AttemptDecision, type AttemptRecord } from '../../../agents/model/next-attempt.js';
 import { selectCandidates } from '../../../agents/model/select.js';
@@ -73,7 +74,7 @@ export function modelStage(ctx: StageContext): StageOutcome {
     n: a.n,
     model: a.model.id,
     state: a.result ? 'Succeeded' : a.error ? 'Failed' : 'Running',
-    ...(a.result ? { parameters: a.result.parameters, metrics: a.result.metrics, durationSeconds: a.result.durationSeconds, seed: a.result.seed } : { metrics: {} }),
+    ...(a.result ? { parameters: a.result.parameters, metrics: a.result.metrics, durationSeconds: a.result.durationSeconds, seed: a.result.seed, artifacts: dirname(a.result.modelDir) } : { metrics: {} }),
     ...(a.result && Object.keys(a.result.intervals).length ? { interval: Object.fromEntries(Object.entries(a.result.intervals).map(([k, v]) => [k, [v.low, v.high]])) } : {}),
     note: (a.error ? `Failed: ${a.error}. ` : '') + a.reason,
   }));

@@ -6,20 +6,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..common.features import ImageGeometry
+
 
 _LAYOUTS = {"flat-hwc": "hwc", "hwc": "hwc", "nchw": "chw", "chw": "chw"}
 
 
 @dataclass(frozen=True)
-class ImageInput:
-    """Image preprocessing the model was trained with (pixels scaled, then normalised per channel)."""
+class ImageInput(ImageGeometry):
+    """The training-time image geometry plus how pixels are laid out for the model."""
 
-    height: int
-    width: int
-    channels: int
-    mean: tuple[float, ...]
-    std: tuple[float, ...]
-    scale: float = 1.0 / 255.0
     layout: str = "hwc"  # sklearn: flattened HWC rows; torch: NCHW tensors
 
 
