@@ -19,7 +19,6 @@ from trainer_agent_jobs.train import minilm
 from trainer_agent_jobs.train.families import build_estimator, family_for
 from trainer_agent_jobs.train.measure import count_parameters
 
-needs_minilm = pytest.mark.skipif(not minilm.minilm_available(), reason=str(minilm.minilm_missing_reason()))
 GENERATOR = REPO_ROOT / "examples" / "promotions" / "generate-data.mjs"
 FLIPPED = (3, 23, 43, 63, 83)  # generate-data.mjs flips labelled-100's rows i % 20 == 3 on purpose
 FLIP = {"benefit": "no-benefit", "no-benefit": "benefit"}
@@ -75,7 +74,6 @@ def test_missing_package_is_a_clear_job_error(monkeypatch: pytest.MonkeyPatch) -
         family_for("pretrained-minilm-logreg", "image")
 
 
-@needs_minilm
 def test_encoder_reproduces_the_published_similarity() -> None:
     """sentence-transformers' model card: 'A man is eating food.' vs '... a piece of bread.' ≈ 0.755."""
     vectors = minilm.shared_encoder().encode(
@@ -87,7 +85,6 @@ def test_encoder_reproduces_the_published_similarity() -> None:
     assert similarity[0, 1] > similarity[0, 2] and similarity[0, 1] > similarity[1, 2]
 
 
-@needs_minilm
 def test_batching_and_padding_do_not_change_embeddings() -> None:
     texts = ["short", "a much longer sentence with quite a few more word pieces in it " * 3, "medium length text here"]
     fresh = minilm.MiniLMEncoder(batch_size=1)
@@ -97,7 +94,6 @@ def test_batching_and_padding_do_not_change_embeddings() -> None:
     assert len(fresh.token_ids(["word " * 500])[0]) == minilm.MAX_LENGTH
 
 
-@needs_minilm
 def test_classifier_pickles_without_weights_and_counts_them(tmp_path: Path) -> None:
     import joblib
 
@@ -120,7 +116,6 @@ def test_classifier_pickles_without_weights_and_counts_them(tmp_path: Path) -> N
     assert model.external_weight_bytes() > 90_000_000
 
 
-@needs_minilm
 def test_label_errors_on_100_promotions_use_minilm_and_find_most_flips(promotions: Path) -> None:
     from trainer_agent_jobs.data.label_errors import MINILM_BASE, fix_label_errors
 
@@ -143,7 +138,6 @@ def test_label_errors_fall_back_to_tfidf_without_the_package(monkeypatch: pytest
     assert label_errors.base_model_for(records * 200, "text") == label_errors.TFIDF_BASE
 
 
-@needs_minilm
 def test_teacher_reaches_90_percent_with_measured_size(teacher_run: JobRun) -> None:
     result = teacher_run.result
     print(f"MiniLM teacher on 100 labelled: {result['metrics']['accuracy']:.4f}, "
@@ -155,7 +149,6 @@ def test_teacher_reaches_90_percent_with_measured_size(teacher_run: JobRun) -> N
     assert (Path(result["modelDir"]) / "model.joblib").stat().st_size < 20_000
 
 
-@needs_minilm
 def test_student_with_teacher_pseudo_labels_reaches_90_percent(data_dir: Path, teacher_run: JobRun, tmp_path: Path) -> None:
     alone = run_job("train", train_spec(data_dir, STUDENT), tmp_path / "student")
     taught = run_job("train", train_spec(data_dir, STUDENT, teacher={
@@ -167,3 +160,8 @@ def test_student_with_teacher_pseudo_labels_reaches_90_percent(data_dir: Path, t
     assert before < 0.9 <= after
     assert taught.result["pseudoLabelledRows"] > 500
     assert taught.result["parameters"] < 10_000_000
+
+
+def test_the_pretrained_teacher_is_installed_in_the_job_environment() -> None:
+    """requirements-nodeps.txt installs it; a missing package must fail here, not skip the tests above."""
+    assert minilm.minilm_available(), minilm.minilm_missing_reason()
