@@ -29,6 +29,9 @@ export interface LocalRunOptions {
   maxSteps?: number;
 }
 
+/** The conditions that say where a request stands overall (exactly one is True). */
+const OVERALL_CONDITIONS = new Set(['Reconciling', 'Stalled', 'AwaitingInput', 'Ready']);
+
 /** Exit codes of `trainer-agent run`. */
 export const EXIT = { Ready: 0, Failed: 1, AwaitingInput: 2, Rejected: 3 } as const;
 
@@ -62,7 +65,8 @@ export async function runLocally(options: LocalRunOptions): Promise<TrainingRequ
     writeStatus(dir, status);
     request = { ...request, status };
     if (status.phase !== lastPhase) {
-      progress.line(`Phase ${status.phase}${status.conditions?.find((c) => c.status === 'True' && ['Reconciling', 'Stalled', 'AwaitingInput', 'Ready'].includes(c.type))?.message ? `: ${status.conditions.find((c) => c.status === 'True' && ['Reconciling', 'Stalled', 'AwaitingInput', 'Ready'].includes(c.type))!.message}` : ''}`);
+      const overall = status.conditions?.find((c) => c.status === 'True' && OVERALL_CONDITIONS.has(c.type));
+      progress.line(`Phase ${status.phase}${overall?.message ? `: ${overall.message}` : ''}`);
       lastPhase = status.phase;
     }
     let acted = false;
