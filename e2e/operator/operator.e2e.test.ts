@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppsV1Api, BatchV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Job } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
-import { clusterEnv, kubeconfigPath, kubectl, loadKubeConfig, repoRoot, serviceAccountKubeConfig, waitFor } from '../cluster/cluster.js';
+import { kubeconfigPath, kubectl, loadKubeConfig, repoRoot, serviceAccountKubeConfig, waitFor } from '../cluster/cluster.js';
+import { helmBin, installChart } from './helm.js';
 import { JobRunner } from './job-runner.js';
 
 const RELEASE = 'ta';
@@ -30,7 +31,6 @@ let probePort = 0;
 let runner: JobRunner;
 let operatorLog: string;
 
-const helmBin = () => join(clusterEnv()['E2E_TOOLS_BIN']!, 'helm');
 const python = () => join(execFileSync('bash', [join(repoRoot, 'images/jobs/scripts/ensure-venv.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim(), 'bin', 'python');
 
 async function startOperator(): Promise<void> {
@@ -94,8 +94,7 @@ beforeAll(async () => {
   const lines = readFileSync(source, 'utf8').split('\n').filter(Boolean).filter((_, i) => i % 12 === 0);
   writeFileSync(join(artifacts, 'datasets/emails.jsonl'), `${lines.join('\n')}\n`);
 
-  execFileSync(helmBin(), ['upgrade', '--install', RELEASE, join(repoRoot, 'charts/trainer-agent'), `--kubeconfig=${kubeconfigPath}`, '--namespace', RELEASE_NS, '--create-namespace',
-    '--set', 'replicaCount=0', '--set', 'artifacts.persistence.create=false', '--set', 'artifacts.mountInOperator=false'], { stdio: 'inherit' });
+  installChart(RELEASE, RELEASE_NS, ['replicaCount=0', 'artifacts.persistence.create=false', 'artifacts.mountInOperator=false']);
   await kubectl(['create', 'namespace', ns]);
   // The artifacts claim: a hostPath volume at the very path jobs and the operator use on this host.
   await apply(stringify({ apiVersion: 'v1', kind: 'PersistentVolume', metadata: { name: `${ns}-artifacts` }, spec: { capacity: { storage: '1Gi' }, accessModes: ['ReadWriteMany'], storageClassName: 'e2e-manual', hostPath: { path: artifacts }, claimRef: { namespace: ns, name: 'trainer-agent-artifacts' } } }));

@@ -6,7 +6,6 @@
  * status patch, Events) is allowed to the chart's ServiceAccount, that GPU Jobs land on GPU nodes,
  * and that a pod's termination message reaches status.
  */
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,15 +17,15 @@ import type { Estimate } from '../../agents/server/estimate.js';
 import { startKubeOperator, type RunningOperator } from '../../operator/kube/backend.js';
 import { OperatorConfig } from '../../operator/kube/config.js';
 import type { ReconcileFn } from '../../operator/kube/controller.js';
+import { installChart } from './helm.js';
 import { createLogger } from '../../operator/observability/logger.js';
 import { OperatorMetrics } from '../../operator/observability/metrics.js';
-import { clusterEnv, finishPod, kubeconfigPath, kubectl, loadKubeConfig, repoRoot, serviceAccountKubeConfig, waitFor } from '../cluster/cluster.js';
+import { finishPod, kubectl, loadKubeConfig, serviceAccountKubeConfig, waitFor } from '../cluster/cluster.js';
 
 const RELEASE = 'ta';
 const RELEASE_NS = 'trainer-agent-system';
 const ns = `rbac-${randomBytes(3).toString('hex')}`;
 const treq = { group: 'traineragent.io', version: 'v1alpha1', plural: 'trainingrequests' };
-const helmBin = () => join(clusterEnv()['E2E_TOOLS_BIN']!, 'helm');
 const logLines: string[] = [];
 const log = createLogger({ level: 'debug', destination: new Writable({ write: (c, _e, cb) => (logLines.push(String(c)), cb()) }) });
 
@@ -67,7 +66,7 @@ const cond = (r: Record<string, any>, type: string) => (r['status']?.conditions 
 beforeAll(async () => {
   admin = loadKubeConfig();
   artifacts = mkdtempSync(join(tmpdir(), 'ta-e2e-rbac-'));
-  execFileSync(helmBin(), ['upgrade', '--install', RELEASE, join(repoRoot, 'charts/trainer-agent'), `--kubeconfig=${kubeconfigPath}`, '--namespace', RELEASE_NS, '--create-namespace', '--set', 'replicaCount=0', '--set', 'artifacts.persistence.create=false', '--set', 'artifacts.mountInOperator=false'], { stdio: 'inherit' });
+  installChart(RELEASE, RELEASE_NS, ['replicaCount=0', 'artifacts.persistence.create=false', 'artifacts.mountInOperator=false']);
   await kubectl(['create', 'namespace', ns]);
   await apply(stringify({ apiVersion: 'v1', kind: 'PersistentVolume', metadata: { name: `${ns}-artifacts` }, spec: { capacity: { storage: '1Gi' }, accessModes: ['ReadWriteMany'], storageClassName: 'e2e-manual', hostPath: { path: artifacts }, claimRef: { namespace: ns, name: 'trainer-agent-artifacts' } } }));
   await apply(stringify({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'trainer-agent-artifacts', namespace: ns }, spec: { accessModes: ['ReadWriteMany'], storageClassName: 'e2e-manual', volumeName: `${ns}-artifacts`, resources: { requests: { storage: '1Gi' } } } }));
