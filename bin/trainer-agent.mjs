@@ -2,7 +2,7 @@
 // Entry point: runs the TypeScript sources directly (tsx), on Node 24 from the npm `node` package.
 // When started by an older Node (e.g. the system's Node 20 via a direct path), re-executes itself
 // with the project's Node so `trainer-agent` works however it is invoked.
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,11 +15,13 @@ if (major < 24) {
     process.stderr.write(`trainer-agent needs Node >= 24 (found ${process.version}); run npm ci first.\n`);
     process.exit(1);
   }
-  const child = spawnSync(projectNode, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
-  process.exit(child.status ?? 1);
+  const child = spawn(projectNode, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
+  // A signal sent to this wrapper alone (kill PID, a supervisor) must reach the real process.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 : 1)));
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  const { main } = await import(join(root, 'operator', 'cli', 'main.ts'));
+  process.exitCode = await main(process.argv.slice(2));
 }
-
-const { register } = await import('tsx/esm/api');
-register();
-const { main } = await import(join(root, 'operator', 'cli', 'main.ts'));
-process.exitCode = await main(process.argv.slice(2));

@@ -22,16 +22,25 @@ interface JobState {
 }
 
 const running = new Set<ChildProcess>();
-// Jobs are children of `run` and die with it.
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.once(signal, () => {
+let reaperInstalled = false;
+
+/**
+ * Jobs are children of `run` and die with it. Installed when the first job starts, not at import,
+ * so commands that run no job (serve, status) keep their own signal handling.
+ */
+function installReaper(): void {
+  if (reaperInstalled) return;
+  reaperInstalled = true;
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      for (const child of running) child.kill('SIGKILL');
+      process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1));
+    });
+  }
+  process.once('exit', () => {
     for (const child of running) child.kill('SIGKILL');
-    process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1));
   });
 }
-process.once('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
 
 function alive(pid: number | undefined): boolean {
   if (!pid) return false;
@@ -98,6 +107,7 @@ export async function runLocalJob(job: JobRequest, python: string, onProgress: (
     env: { ...process.env, PYTHONPATH: JOBS_PACKAGE_DIR, PYTHONUNBUFFERED: '1', MPLBACKEND: 'Agg', TRAINER_AGENT_PARENT_PID: String(process.pid) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  installReaper();
   running.add(child);
   const writeState = (state: JobState) => writeFileAtomic(join(job.outDir, 'job-state.json'), `${JSON.stringify(state, null, 2)}\n`);
   writeState({ name: job.name, kind: job.kind, state: 'Running', pid: child.pid, startedAt });
