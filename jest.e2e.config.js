@@ -3,12 +3,10 @@
  * jest.config.js, one test file at a time (they share one cluster), long timeouts, and a global
  * setup/teardown that starts the cluster and always stops it again.
  */
+import base from './jest.config.js';
+
 export default {
-  preset: 'ts-jest/presets/default-esm',
-  testEnvironment: 'node',
-  extensionsToTreatAsEsm: ['.ts'],
-  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
-  transform: { '^.+\\.ts$': ['ts-jest', { useESM: true }] },
+  ...base,
   testMatch: ['<rootDir>/e2e/**/*.e2e.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/', '/e2e/.cluster/'],
   globalSetup: '<rootDir>/e2e/cluster/jest-global-setup.js',

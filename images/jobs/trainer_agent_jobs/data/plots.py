@@ -10,6 +10,14 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 
+def _save(figure: Any, path: Path) -> Path:
+    """Write a figure as a small PNG and free it (matplotlib keeps figures alive otherwise)."""
+    figure.tight_layout()
+    figure.savefig(path, dpi=80)
+    plt.close(figure)
+    return path
+
+
 def class_balance(classes: Sequence[dict[str, Any]], path: Path) -> Path:
     """Bars of train and test counts per class."""
     labels = [c["label"] for c in classes]
@@ -20,10 +28,7 @@ def class_balance(classes: Sequence[dict[str, Any]], path: Path) -> Path:
     axis.set_xticks(list(x), labels, rotation=45, ha="right")
     axis.set_title("Class balance")
     axis.legend()
-    figure.tight_layout()
-    figure.savefig(path, dpi=80)
-    plt.close(figure)
-    return path
+    return _save(figure, path)
 
 
 def lengths(values: Sequence[float], path: Path, title: str) -> Path:
@@ -32,10 +37,7 @@ def lengths(values: Sequence[float], path: Path, title: str) -> Path:
     axis.hist(values, bins=40)
     axis.set_xscale("symlog")
     axis.set_title(title)
-    figure.tight_layout()
-    figure.savefig(path, dpi=80)
-    plt.close(figure)
-    return path
+    return _save(figure, path)
 
 
 def label_errors(per_class: dict[str, dict[str, int]], path: Path) -> Path:
@@ -49,7 +51,4 @@ def label_errors(per_class: dict[str, dict[str, int]], path: Path) -> Path:
         bottom = [b + h for b, h in zip(bottom, heights)]
     axis.set_title("Label issues by given label")
     axis.legend()
-    figure.tight_layout()
-    figure.savefig(path, dpi=80)
-    plt.close(figure)
-    return path
+    return _save(figure, path)
