@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s (%ss since start)\n' "$*" "$SECONDS" >&2; }
 
-step "Python job environment"
+step "Python job environments (core, PyTorch)"
 venv="$(bash images/jobs/scripts/ensure-venv.sh)"
+torch_venv="$(bash images/jobs/scripts/ensure-venv.sh images/jobs/requirements-torch.txt)"
 
 step "Typecheck and lint"
 npm run --silent typecheck
@@ -17,8 +18,9 @@ npm run --silent lint
 step "TypeScript unit tests (jest)"
 npm test -- --ci
 
-step "Python job tests (pytest)"
-(cd images/jobs && MPLBACKEND=Agg "$venv/bin/python" -m pytest -q -p no:cacheprovider)
+step "Python job tests (pytest): the core environment, then the PyTorch one"
+(cd images/jobs && MPLBACKEND=Agg "$venv/bin/python" -m pytest -q -p no:cacheprovider -m "not torch")
+(cd images/jobs && MPLBACKEND=Agg "$torch_venv/bin/python" -m pytest -q -p no:cacheprovider -m torch)
 
 step "End-to-end suite on a real control plane"
 npm run --silent e2e

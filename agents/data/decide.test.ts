@@ -6,6 +6,7 @@ const profile = (train: number[], test: number[], unlabelled = 0): DataProfile =
   classes: train.map((n, i) => ({ label: `c${i}`, train: n, test: test[i] ?? 0 })),
   minorityRatio: Math.min(...train) / Math.max(...train),
   duplicates: { exact: 0, near: 0, removed: 0 }, leakage: { exact: 0, near: 0 }, invalidRows: 0,
+  evaluation: { method: 'holdout', rows: test.reduce((a, b) => a + b, 0), reason: 'test' },
 });
 
 describe('decideDataOperations', () => {

@@ -85,6 +85,10 @@ export const ConvertJobResult = z.object({
   benchmark: z.looseObject({ saturationQps: z.number(), peakRssBytes: z.number() }),
   profile: ServingProfile.describe('serving profile for estimateReplicas, from the benchmark'),
   notes: z.array(z.string()),
+  timings: z.object({
+    exportSeconds: z.number().min(0).describe('loading the trained model and exporting it to ONNX'),
+    benchmarkSeconds: z.number().min(0).optional(),
+  }).optional(),
   durationSeconds: z.number().min(0),
 });
 export type ConvertJobResult = z.infer<typeof ConvertJobResult>;

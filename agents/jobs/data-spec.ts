@@ -26,12 +26,17 @@ export const DedupeOperation = z.object({
   nearThreshold: z.number().min(0.5).max(1).default(0.95),
 });
 
-/** Cross-validated confident learning (cleanlab) on the training split, then correct, flag or drop. */
+/**
+ * Cross-validated confident learning (cleanlab) on each view's training rows. `correct` relabels a row only
+ * with strong agreement (every repeated cross-validation suggests the same class, with this confidence and
+ * margin over the given label) and flags weaker suspicions (kept with their label, listed for review).
+ */
 export const LabelErrorsOperation = z.object({
   op: z.literal('label-errors'),
   action: z.enum(['correct', 'flag', 'drop']).default('correct'),
   folds: z.number().int().min(2).max(20).default(5),
-  minCorrectionConfidence: z.number().min(0).max(1).default(0.6),
+  minCorrectionConfidence: z.number().min(0).max(1).default(0.9),
+  minMargin: z.number().min(0).max(1).default(0.5).describe('p(suggested) − p(given) needed to correct'),
 });
 
 /** Label the unlabelled rows with a teacher (a trained model dir, or one fitted on the training split). */
@@ -60,6 +65,16 @@ export const DataOperation = z.discriminatedUnion('op', [
 ]);
 export type DataOperation = z.infer<typeof DataOperation>;
 
+/**
+ * How the model will be judged, fixed by the data job before anything learns: a locked test split (a
+ * given test source, or a stratified split of at least `minHoldoutRows`), otherwise k-fold
+ * cross-validation over every labelled row with each fold's training rows prepared on their own.
+ */
+export const EvaluationSettings = z.object({
+  minHoldoutRows: z.number().int().min(1).max(1_000_000).default(300),
+  folds: z.number().int().min(2).max(20).default(5),
+});
+
 /** Input of `python -m trainer_agent_jobs.data`. */
 export const DataJobSpec = z.object({
   task: Task,
@@ -67,6 +82,7 @@ export const DataJobSpec = z.object({
   sources: z.array(DataSource).min(1).max(64),
   operations: z.array(DataOperation).max(16).default([]),
   testFraction: z.number().gt(0).lt(1).default(0.2),
+  evaluation: EvaluationSettings.default(EvaluationSettings.parse({})),
   seed: z.number().int().min(0).default(0),
 });
 export type DataJobSpec = z.infer<typeof DataJobSpec>;
@@ -82,6 +98,7 @@ export const LabelIssueExample = z.object({
   given: z.string(),
   suggested: z.string(),
   confidence: z.number(),
+  action: z.enum(['corrected', 'flagged', 'dropped']),
 });
 
 /** What the data job measured: the Data agent's perception. */
@@ -102,6 +119,12 @@ export const DataProfile = z.object({
     removed: z.number().int().min(0),
   }),
   leakage: z.object({ exact: z.number().int().min(0), near: z.number().int().min(0) }),
+  evaluation: z.object({
+    method: z.enum(['holdout', 'cross-validation']),
+    rows: z.number().int().min(0).describe('labelled rows the evaluation scores, each once'),
+    folds: z.number().int().min(2).optional(),
+    reason: z.string(),
+  }),
   labelIssues: z.object({
     found: z.number().int().min(0),
     corrected: z.number().int().min(0),

@@ -14,11 +14,17 @@ export const ModelChoice = z.object({
 });
 export type ModelChoice = z.infer<typeof ModelChoice>;
 
-/** Hierarchical mode: pseudo-label `unlabelled.jsonl` with a teacher model, then train on the expanded set. */
+/**
+ * Hierarchical mode: the teacher's soft labels for each view's unlabelled rows (written by the teacher's
+ * own train job, one file per view) join the student's training rows; the student learns from them
+ * (cross-entropy against the teacher's probabilities: distillation).
+ */
 export const TeacherSpec = z.object({
-  modelDir: z.string().min(1).max(2048),
-  confidenceThreshold: z.number().min(0).max(1).default(0.9),
+  modelDir: z.string().min(1).max(2048).describe("the teacher train job's model/ folder"),
+  confidenceThreshold: z.number().min(0).max(1).default(0.9).describe('rows whose top teacher probability is lower are left out'),
   maxRows: z.number().int().positive().optional(),
+  temperature: z.number().gt(0).max(10).default(0.5)
+    .describe('targets are p^(1/T) renormalised; T < 1 sharpens the under-confident probabilities of small-data and Platt-scaled teachers'),
 });
 export type TeacherSpec = z.infer<typeof TeacherSpec>;
 
@@ -31,16 +37,17 @@ export const TrainJobSpec = z.object({
   objectives: z.array(Objective).max(16).default([]),
   seed: z.number().int().min(0).default(0),
   teacher: TeacherSpec.optional(),
-  crossValidationBelowRows: z.number().int().min(0).default(300)
-    .describe('when test.jsonl has this many rows or fewer, evaluate with stratified k-fold instead'),
-  folds: z.number().int().min(2).max(20).default(5),
-  learningCurve: z.boolean().default(true),
+  learningCurve: z.boolean().default(true).describe('scikit-learn families: refit on growing fractions for a learning-curve plot'),
 });
 export type TrainJobSpec = z.infer<typeof TrainJobSpec>;
 
 /** How a served model takes its input; the conversion job builds the ONNX graph's input from this. */
 export const ModelInput = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('text') }),
+  z.object({
+    kind: z.literal('text'),
+    tokenizer: z.string().optional().describe('tokenizer.json inside model/ (torch text models); absent: raw strings into the graph'),
+    maxLength: z.number().int().positive().optional().describe('tokens per row after truncation, special tokens included'),
+  }),
   z.object({
     kind: z.literal('image'),
     height: z.number().int().positive(),
@@ -71,6 +78,21 @@ export type ModelManifest = z.infer<typeof ModelManifest>;
 /** One objective compared with what was measured. */
 export const ObjectiveOutcome = Objective.extend({ measured: z.number().nullable(), met: z.boolean() });
 
+/** How a model was trained: the framework, the hyperparameters used and, for torch, where and how fast. */
+export const TrainingDetails = z.object({
+  framework: z.enum(['sklearn', 'torch']),
+  hyperparameters: z.record(z.string(), HyperparameterValue),
+  device: z.object({ kind: z.string(), name: z.string(), mixedPrecision: z.string().nullable() }).optional(),
+  mode: z.string().optional().describe('torch text: frozen (head only) or finetune'),
+  epochs: z.number().int().min(0).optional().describe('epochs of the kept weights (early stopping may stop sooner)'),
+  steps: z.number().int().min(0).optional(),
+  samplesPerSecond: z.number().min(0).optional(),
+  resumedFromStep: z.number().int().min(0).optional().describe('a killed run resumed from this checkpoint step'),
+  vocabulary: z.number().int().min(0).optional().describe('word pieces kept by vocabulary pruning'),
+  classWeights: z.record(z.string(), z.number()).optional(),
+  pretrainedTensors: z.object({ loaded: z.number().int(), total: z.number().int() }).optional(),
+});
+
 /** Precision/recall/F1 of one class on the evaluation split. */
 export const ClassReport = z.object({
   label: z.string(), precision: z.number(), recall: z.number(), f1: z.number(), support: z.number().int(),
@@ -83,7 +105,7 @@ export const TrainJobResult = z.object({
   family: z.string(),
   metrics: z.record(z.string(), z.number()).describe('metric name → point estimate (fractions)'),
   intervals: z.record(z.string(), z.object({ low: z.number(), high: z.number() })).default({})
-    .describe('95% intervals (bootstrap on a holdout, t-interval over folds in cross-validation)'),
+    .describe('95% bootstrap intervals over the scored rows (the test split, or every fold\'s test rows)'),
   evaluation: z.object({
     method: z.enum(['holdout', 'cross-validation']),
     rows: z.number().int().min(0),
@@ -103,6 +125,7 @@ export const TrainJobResult = z.object({
   plots: z.array(z.string()),
   modelDir: z.string(),
   packageVersions: z.record(z.string(), z.string()),
+  training: TrainingDetails.optional(),
 });
 export type TrainJobResult = z.infer<typeof TrainJobResult>;
 

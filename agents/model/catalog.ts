@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { HyperparameterValue } from '../jobs/train-spec.js';
 import { Modality, Task } from '../task/task-spec.js';
 
-/** Frameworks a training job can use; torch families need the optional PyTorch environment. */
+/** Frameworks a training job can use; torch families need the PyTorch environment (the trainer image has it). */
 export const Framework = z.enum(['sklearn', 'torch']);
 export type Framework = z.infer<typeof Framework>;
 
@@ -15,16 +15,16 @@ export const CatalogEntry = z.object({
   modalities: z.array(Modality).min(1),
   family: z.string().min(1).max(128).describe('training code: a key of FAMILIES in train/families.py'),
   framework: Framework,
-  needsGpu: z.boolean().default(false),
-  rank: z.number().int().min(1).describe('lower is tried first'),
+  tier: z.number().int().min(1).max(3).describe('1 classic, 2 frozen pretrained encoder + head, 3 fine-tuned network: the Model agent climbs tiers when one falls short'),
+  rank: z.number().int().min(1).describe('lower is tried first within a tier'),
   approxParameters: z.number().int().min(0),
   approxBytes: z.number().int().min(0),
-  expectedLatencyMs: z.number().min(0).describe('one row on one CPU core'),
+  expectedLatencyMs: z.number().min(0).describe('one row on one CPU core through ONNX Runtime, preprocessing included'),
+  trainSecondsPerSample: z.number().positive().optional().describe('measured seconds per training sample and epoch on a 2-core CPU (torch entries)'),
   minRowsPerClass: z.number().int().min(1).default(2),
   iterationHyperparameter: z.string().min(1).optional().describe('the hyperparameter to raise when training longer'),
   source: z.string().regex(/^(config|pretrained:.+)$/).describe('config (from scratch) or pretrained:<name>'),
   hyperparameters: z.record(z.string(), HyperparameterValue).default({}),
-  teacherOnly: z.boolean().default(false).describe('only labels data for a student; never deployed (not exportable for serving)'),
   notes: z.string().max(1000).optional(),
 }).strict();
 export type CatalogEntry = z.infer<typeof CatalogEntry>;

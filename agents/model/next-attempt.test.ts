@@ -57,4 +57,36 @@ describe('nextAttempt', () => {
     expect(d).toMatchObject({ kind: 'train', role: 'longer' });
     if (d.kind === 'train') expect(d.model.hyperparameters.maxIter).toBe(600);
   });
+
+  describe('with PyTorch: classic first, then a frozen encoder, then fine-tuning; teachers and students', () => {
+    const text = (constraints: { maxParameters?: number }, unlabelled: number) => ({
+      selection: selectCandidates({
+        task: { task: 'text-classification', modality: 'text', constraints }, frameworks: ['sklearn', 'torch'],
+        profile: { rows: { loaded: 0, train: 2400, test: 600, unlabelled }, classes: [{ label: 'neg', train: 1200, test: 300 }, { label: 'pos', train: 1200, test: 300 }] },
+      }),
+      profile: { rows: { loaded: 0, train: 2400, test: 600, unlabelled } },
+    });
+    it.each([
+      { name: 'nothing tried: the cheapest tier, the bigram SVM', constraints: {}, unlabelled: 0, attempts: [], role: 'candidate', id: 'text-tfidf-linearsvc-bigram' },
+      { name: 'the classic tier falls short: climb to the frozen encoder', constraints: {}, unlabelled: 0, attempts: [attempt(1, 'text-tfidf-linearsvc-bigram', 0.86)], role: 'candidate', id: 'text-minilm-frozen' },
+      { name: 'the frozen encoder falls short: climb to fine-tuning the whole encoder', constraints: {}, unlabelled: 0, attempts: [attempt(1, 'text-tfidf-linearsvc-bigram', 0.86), attempt(2, 'text-minilm-frozen', 0.9, 22_566_146)], role: 'candidate', id: 'text-minilm-finetune' },
+      { name: 'fine-tuning falls short with nothing larger: train it longer', constraints: {}, unlabelled: 0, attempts: [attempt(1, 'text-tfidf-linearsvc-bigram', 0.86), attempt(2, 'text-minilm-frozen', 0.9, 22_566_146), { ...attempt(3, 'text-minilm-finetune', 0.91, 22_566_146), model: { id: 'text-minilm-finetune', family: 'torch-text-encoder', hyperparameters: { epochs: 3 } } }], role: 'longer', id: 'text-minilm-finetune' },
+      { name: 'under 10M parameters with unlabelled rows: fine-tune the big encoder as a teacher', constraints: { maxParameters: 10_000_000 }, unlabelled: 1000, attempts: [attempt(1, 'text-tfidf-linearsvc-bigram', 0.7)], role: 'teacher', id: 'text-minilm-finetune' },
+      { name: 'the teacher is better: the best small model learns from its soft labels first (it is cheap)', constraints: { maxParameters: 10_000_000 }, unlabelled: 1000, attempts: [attempt(1, 'text-tfidf-linearsvc-bigram', 0.7), attempt(2, 'text-minilm-finetune', 0.93, 22_566_146)], role: 'student', id: 'text-tfidf-linearsvc-bigram', teacher: 2 },
+      { name: 'that student falls short: the small distilled encoder learns from the same teacher', constraints: { maxParameters: 10_000_000 }, unlabelled: 1000, attempts: [attempt(1, 'text-tfidf-linearsvc-bigram', 0.7), attempt(2, 'text-minilm-finetune', 0.93, 22_566_146), attempt(3, 'text-tfidf-linearsvc-bigram', 0.88, 900_000, 5_000_000, 2)], role: 'student', id: 'text-minilm-l3-distilled', teacher: 2 },
+    ])('$name', ({ constraints, unlabelled, attempts, role, id, teacher }) => {
+      const { selection, profile } = text(constraints, unlabelled);
+      const d = nextAttempt({ task: { objectives: [{ metric: 'accuracy', op: '>=', value: 0.92 }], constraints }, candidates: selection.candidates, teacherPool: selection.teacherPool, attempts, maxAttempts: 5, profile });
+      expect(d).toMatchObject({ kind: 'train', role, model: { id } });
+      if (teacher) expect(d).toMatchObject({ teacherAttempt: teacher });
+      if (role === 'longer' && d.kind === 'train') expect(d.model.hyperparameters.epochs).toBe(6);
+    });
+
+    it('a student that falls short trains longer and keeps its teacher', () => {
+      const { selection, profile } = text({ maxParameters: 10_000_000 }, 1000);
+      const student = { ...attempt(3, 'text-minilm-l3-distilled', 0.9, 7_000_000, 28_000_000, 2), model: { id: 'text-minilm-l3-distilled', family: 'torch-text-encoder', hyperparameters: { epochs: 5 } } };
+      const d = nextAttempt({ task: { objectives: [{ metric: 'accuracy', op: '>=', value: 0.92 }], constraints: { maxParameters: 10_000_000 } }, candidates: selection.candidates, teacherPool: selection.teacherPool, attempts: [attempt(1, 'text-tfidf-linearsvc-bigram', 0.7), attempt(2, 'text-minilm-finetune', 0.93, 22_566_146), attempt(3, 'text-tfidf-linearsvc-bigram', 0.88, 900_000, 5_000_000, 2), { ...student, n: 4 }], maxAttempts: 6, profile });
+      expect(d).toMatchObject({ kind: 'train', role: 'longer', teacherAttempt: 2, model: { id: 'text-minilm-l3-distilled', hyperparameters: { epochs: 10 } } });
+    });
+  });
 });

@@ -44,7 +44,7 @@ export interface NextAttemptInput {
   profile: Pick<DataProfile, 'rows'>;
 }
 
-/** Confidence a teacher's pseudo-label needs; higher thresholds accept too few labels on small data. */
+/** Confidence a teacher's pseudo-label needs; its probabilities are the student's soft targets. */
 export const TEACHER_CONFIDENCE = 0.6;
 /** INT8 stores a weight in a quarter of the FP32 bytes. */
 export const QUANTIZATION_FACTOR = 4;
@@ -54,6 +54,7 @@ const MAX_ITERATION_FACTOR = 4;
 const choice = (entry: CatalogEntry): ModelChoice => ({ id: entry.id, family: entry.family, hyperparameters: { ...entry.hyperparameters } });
 const fmt = (v: number | undefined) => (v === undefined ? 'n/a' : Number(v.toFixed(4)).toString());
 const count = (n: number) => Math.round(n).toLocaleString('en-US');
+const TIER_WORDS: Record<number, string> = { 1: 'classic models', 2: 'a frozen pretrained encoder', 3: 'fine-tuning a network' };
 
 /** Whether the measured metrics meet every objective (a missing metric does not). */
 export function meetsObjectives(result: TrainJobResult, objectives: Objective[]): boolean {
@@ -105,12 +106,19 @@ function targetWords(objectives: Objective[]): string {
   return objectives.length === 0 ? 'no stated target' : objectives.map((o) => `${o.metric} ${o.op} ${o.value}`).join(', ');
 }
 
+/** The strongest deployable candidate: the highest tier, then the best rank. */
+function studentEntry(candidates: CatalogEntry[]): CatalogEntry | undefined {
+  return [...candidates].sort((a, b) => b.tier - a.tier || a.rank - b.rank)[0];
+}
+
 /**
  * Decide the next training attempt from the ones before it (pure, so the chain re-derives the same way
  * on every reconcile). In order: stop when the target is met within the limits (or INT8 conversion
- * brings it within them) or the budget is spent; otherwise go larger among the candidates; with
- * unlabelled rows, train a teacher and then the small model on its pseudo-labels (hierarchical mode);
- * train an iterative model longer; try the next candidate; stop when nothing is left.
+ * brings it within them) or the budget is spent; with unlabelled rows, train the strongest model that is
+ * too big to deploy as a teacher, then the strongest deployable model on its soft labels (the paper's
+ * hierarchical mode); otherwise climb a tier (classic → frozen encoder → fine-tuning); try a larger
+ * model of the same tier; train an iterative model longer; try any other candidate; stop when nothing
+ * is left.
  */
 export function nextAttempt(input: NextAttemptInput): AttemptDecision {
   const { task, candidates, attempts, maxAttempts, profile } = input;
@@ -123,7 +131,7 @@ export function nextAttempt(input: NextAttemptInput): AttemptDecision {
   if (attempts.length === 0) {
     const first = candidates[0];
     if (!first) return { kind: 'stop', outcome: 'no-candidates', reason: 'No catalog model fits the task, the data and the limits; nothing to train.' };
-    return { kind: 'train', role: 'candidate', model: choice(first), reason: `Start with the best-ranked candidate ${first.id} (~${count(first.approxParameters)} parameters, ~${count(first.approxBytes)} bytes) of ${candidates.length} that fit.` };
+    return { kind: 'train', role: 'candidate', model: choice(first), reason: `Start with the cheapest tier, ${TIER_WORDS[first.tier]}: ${first.id} (~${count(first.approxParameters)} parameters, ~${count(first.approxBytes)} bytes), the best-ranked of ${candidates.length} candidates that fit.` };
   }
 
   if (best) {
@@ -135,7 +143,7 @@ export function nextAttempt(input: NextAttemptInput): AttemptDecision {
     if (met && fit === 'quantizable') {
       return {
         kind: 'stop', outcome: 'quantize', bestAttempt: best.n,
-        reason: `Attempt ${describe(best, objectives)} meets ${targetWords(objectives)} but is over the ${count(constraints.maxModelBytes!)}-byte limit; INT8 conversion (a quarter of the bytes) brings it under, behind the accuracy gate.`,
+        reason: `Attempt ${describe(best, objectives)} meets ${targetWords(objectives)} but is over the ${count(constraints.maxModelBytes!)}-byte limit; INT8 conversion (about a quarter of the bytes) may bring it under, behind the accuracy gate, and the converted size is checked against the limit.`,
       };
     }
   }
@@ -148,8 +156,9 @@ export function nextAttempt(input: NextAttemptInput): AttemptDecision {
     };
   }
 
-  const tried = new Set(attempts.filter((a) => !a.teacherAttempt).map((a) => a.model.id));
+  const tried = new Set(attempts.map((a) => a.model.id));
   const entryOf = (id: string) => candidates.find((c) => c.id === id) ?? teacherPool.find((c) => c.id === id);
+  const isCandidate = (id: string) => candidates.some((c) => c.id === id);
   // The deployable attempts so far (within the limits, or within them after INT8), best first.
   const deployable = done
     .filter((a) => sizeFit(a.result, constraints) !== 'too-big')
@@ -157,61 +166,69 @@ export function nextAttempt(input: NextAttemptInput): AttemptDecision {
   const bestSmall = deployable[0];
   const missed = bestSmall ? `${describe(bestSmall, objectives)} misses ${targetWords(objectives)}` : 'no attempt within the limits has succeeded yet';
 
-  // 1. Go larger: an untried candidate bigger than the best deployable one, best-ranked first.
-  const size = bestSmall ? (entryOf(bestSmall.model.id)?.approxParameters ?? bestSmall.result.parameters) : 0;
-  const larger = candidates.find((c) => !tried.has(c.id) && c.approxParameters > size);
-  if (bestSmall && larger) {
-    return { kind: 'train', role: 'candidate', model: choice(larger), reason: `${missed}; a larger model is allowed: try ${larger.id} (~${count(larger.approxParameters)} parameters).` };
-  }
-
-  // 2. Hierarchical mode: a teacher labels the unlabelled rows, the small model learns from them.
-  const studentTried = attempts.some((a) => a.teacherAttempt);
-  if (bestSmall && profile.rows.unlabelled > 0 && !studentTried) {
+  // 1. Hierarchical mode: a stronger model that cannot be deployed labels the unlabelled rows, and
+  //    deployable models learn from its soft labels: the best one so far first (cheap), then the
+  //    strongest deployable one.
+  if (bestSmall && profile.rows.unlabelled > 0) {
     const teacher = done
       .filter((a) => !a.teacherAttempt && attemptScore(a.result, objectives) > attemptScore(bestSmall.result, objectives))
       .sort((a, b) => attemptScore(b.result, objectives) - attemptScore(a.result, objectives) || a.n - b.n)[0];
     if (teacher) {
-      return {
-        kind: 'train', role: 'student', model: { ...bestSmall.model, hyperparameters: { ...bestSmall.model.hyperparameters } },
-        teacherAttempt: teacher.n, teacherConfidence: TEACHER_CONFIDENCE,
-        reason: `${missed}; teacher ${describe(teacher, objectives)} pseudo-labels ${count(profile.rows.unlabelled)} unlabelled rows (confidence >= ${TEACHER_CONFIDENCE}) and ${bestSmall.model.id} trains on them with the labelled rows.`,
-      };
+      const taught = new Set(attempts.filter((a) => a.teacherAttempt === teacher.n).map((a) => a.model.id));
+      const first = candidates.find((c) => c.id === bestSmall.model.id);
+      const student = [first, studentEntry(candidates)].find((c): c is CatalogEntry => c !== undefined && !taught.has(c.id));
+      if (student) {
+        return {
+          kind: 'train', role: 'student', model: choice(student), teacherAttempt: teacher.n, teacherConfidence: TEACHER_CONFIDENCE,
+          reason: `${missed}; teacher ${describe(teacher, objectives)} labels ${count(profile.rows.unlabelled)} unlabelled rows and ${student.id} (~${count(student.approxParameters)} parameters, ${TIER_WORDS[student.tier]}${student === first ? ', the best model within the limits so far' : ', the strongest model within the limits'}) learns from its soft labels (rows it is at least ${TEACHER_CONFIDENCE} sure of) together with the labelled rows.`,
+        };
+      }
     }
-    // One teacher at most: a teacher that trained but is no better than the small model ends the search.
-    const isCandidate = (id: string) => candidates.some((c) => c.id === id);
     const teacherTried = attempts.some((a) => !a.teacherAttempt && !isCandidate(a.model.id));
-    const untriedTeacher = teacherTried ? undefined : teacherPool.find((t) => !tried.has(t.id) && !isCandidate(t.id));
+    const untriedTeacher = teacher || teacherTried ? undefined : [...teacherPool]
+      .filter((t) => !tried.has(t.id) && !isCandidate(t.id))
+      .sort((a, b) => b.tier - a.tier || a.rank - b.rank)[0];
     if (untriedTeacher) {
       return {
         kind: 'train', role: 'teacher', model: choice(untriedTeacher),
-        reason: `${missed}; ${count(profile.rows.unlabelled)} unlabelled rows are there: train ${untriedTeacher.id} (~${count(untriedTeacher.approxParameters)} parameters, too big to deploy) as a teacher to pseudo-label them.`,
+        reason: `${missed}; ${count(profile.rows.unlabelled)} unlabelled rows are there: train ${untriedTeacher.id} (~${count(untriedTeacher.approxParameters)} parameters, ${TIER_WORDS[untriedTeacher.tier]}; too big to deploy) as a teacher to label them.`,
       };
     }
-    // No stronger teacher exists: self-training, the best small model labels the rows it is sure of.
-    return {
-      kind: 'train', role: 'student', model: { ...bestSmall.model, hyperparameters: { ...bestSmall.model.hyperparameters } },
-      teacherAttempt: bestSmall.n, teacherConfidence: TEACHER_CONFIDENCE,
-      reason: `${missed}; no larger teacher is available, so ${bestSmall.model.id} pseudo-labels the ${count(profile.rows.unlabelled)} unlabelled rows it is confident about (>= ${TEACHER_CONFIDENCE}) and retrains on them (self-training).`,
-    };
   }
 
-  // 3. Train longer: the best deployable model is iterative and has room to run longer.
+  // 2. Climb a tier: the best-ranked candidate of the next tier up.
+  const triedTiers = attempts.filter((a) => isCandidate(a.model.id)).map((a) => entryOf(a.model.id)!.tier);
+  const topTier = Math.max(0, ...triedTiers);
+  const higher = candidates.find((c) => !tried.has(c.id) && c.tier > topTier);
+  if (bestSmall && higher) {
+    return { kind: 'train', role: 'candidate', model: choice(higher), reason: `${missed}; ${TIER_WORDS[topTier] ?? 'the models tried'} fell short, so climb to ${TIER_WORDS[higher.tier]}: ${higher.id} (~${count(higher.approxParameters)} parameters).` };
+  }
+
+  // 3. A larger model of the same tier (a bigger backbone).
+  const size = bestSmall ? (entryOf(bestSmall.model.id)?.approxParameters ?? bestSmall.result.parameters) : 0;
+  const larger = candidates.find((c) => !tried.has(c.id) && c.tier === topTier && c.approxParameters > size);
+  if (bestSmall && larger) {
+    return { kind: 'train', role: 'candidate', model: choice(larger), reason: `${missed}; a larger model of the same tier is allowed: try ${larger.id} (~${count(larger.approxParameters)} parameters).` };
+  }
+
+  // 4. Train longer: the best deployable model is iterative and has room to run longer.
   const iterative = bestSmall ? entryOf(bestSmall.model.id) : undefined;
   const key = iterative?.iterationHyperparameter;
   if (bestSmall && iterative && key) {
-    const base = Number(iterative.hyperparameters[key] ?? 0);
-    // The longest run of this model so far, so a longer run that did not help is not repeated.
-    const current = Math.max(base, ...attempts.filter((a) => a.model.id === bestSmall.model.id && !a.teacherAttempt).map((a) => Number(a.model.hyperparameters[key] ?? base)));
+    const base = Number(iterative.hyperparameters[key] ?? bestSmall.model.hyperparameters[key] ?? 0);
+    const sameModel = attempts.filter((a) => a.model.id === bestSmall.model.id);
+    const current = Math.max(base, ...sameModel.map((a) => Number(a.model.hyperparameters[key] ?? base)));
     if (base > 0 && current * 2 <= base * MAX_ITERATION_FACTOR) {
       return {
         kind: 'train', role: 'longer',
         model: { ...bestSmall.model, hyperparameters: { ...bestSmall.model.hyperparameters, [key]: current * 2 } },
+        ...(bestSmall.teacherAttempt ? { teacherAttempt: bestSmall.teacherAttempt, teacherConfidence: TEACHER_CONFIDENCE } : {}),
         reason: `${missed}; nothing larger fits, so train ${bestSmall.model.id} longer (${key} ${current} → ${current * 2}).`,
       };
     }
   }
 
-  // 4. A different candidate, in rank order.
+  // 5. A different candidate, in order.
   const untried = candidates.find((c) => !tried.has(c.id));
   if (untried) {
     return { kind: 'train', role: 'candidate', model: choice(untried), reason: `${missed}; try the next candidate, ${untried.id}, which may suit this data better.` };

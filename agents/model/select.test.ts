@@ -8,7 +8,7 @@ const profile = (train: number, classes = 2): Pick<DataProfile, 'rows' | 'classe
 
 describe('selectCandidates', () => {
   it.each([
-    { name: 'text without limits: the bigram SVM first, torch left out for lack of torch', task: 'text-classification', modality: 'text', constraints: {}, rows: 5000, first: 'text-tfidf-linearsvc-bigram', left: 'text-transformer-tiny', why: 'torch is not available' },
+    { name: 'text without limits: the bigram SVM first, torch left out for lack of torch', task: 'text-classification', modality: 'text', constraints: {}, rows: 5000, first: 'text-tfidf-linearsvc-bigram', left: 'text-minilm-finetune', why: 'torch is not available' },
     { name: 'a 2 MB limit leaves out the bigram SVM', task: 'text-classification', modality: 'text', constraints: { maxModelBytes: 2_000_000 }, rows: 5000, first: 'text-tfidf-logreg', left: 'text-tfidf-linearsvc-bigram', why: 'exceeds the limit' },
     { name: 'digits: the RBF SVM first', task: 'image-classification', modality: 'image', constraints: {}, rows: 1400, first: 'image-svc-rbf', left: 'image-cnn-small', why: 'torch' },
     { name: 'a 1,000-parameter cap leaves the smallest image models', task: 'image-classification', modality: 'image', constraints: { maxParameters: 1000 }, rows: 1400, first: 'image-logreg', left: 'image-svc-rbf', why: 'parameters exceeds' },
@@ -21,9 +21,16 @@ describe('selectCandidates', () => {
     expect(s.reasons.length).toBeGreaterThan(0);
   });
 
-  it('torch entries become candidates when torch and a GPU are there', () => {
-    const s = selectCandidates({ task: { task: 'image-classification', modality: 'image', constraints: {} }, profile: profile(50000, 10), gpuAvailable: true, frameworks: ['sklearn', 'torch'] });
-    expect(s.candidates[0]?.id).toBe('image-cnn-small');
+  it.each([
+    { name: 'with torch: classic models first, then the torch tiers', frameworks: ['sklearn', 'torch'] as const, first: 'image-svc-rbf', includes: ['image-cnn-small', 'image-efficientnet-lite0'] },
+    { name: 'without torch: torch entries are left out with the reason', frameworks: ['sklearn'] as const, first: 'image-svc-rbf', includes: [] },
+  ])('$name', ({ frameworks, first, includes }) => {
+    const s = selectCandidates({ task: { task: 'image-classification', modality: 'image', constraints: {} }, profile: profile(50000, 10), frameworks: [...frameworks] });
+    expect(s.candidates[0]?.id).toBe(first);
+    for (const id of includes) expect(s.candidates.map((c) => c.id)).toContain(id);
+    const tiers = s.candidates.map((c) => c.tier);
+    expect(tiers).toEqual([...tiers].sort((a, b) => a - b));
+    if (includes.length === 0) expect(s.rejected.find((r) => r.id === 'image-cnn-small')?.reasons.join(' ')).toContain('torch is not available');
   });
 
   it('the teacher pool ignores size limits', () => {

@@ -6,9 +6,7 @@ import { loadCatalog, type CatalogEntry, type Framework } from './catalog.js';
 export interface SelectionInput {
   task: { task?: Task | undefined; modality?: Modality | undefined; constraints?: Constraints | undefined };
   profile: Pick<DataProfile, 'rows' | 'classes'>;
-  /** Whether training jobs can get a GPU. */
-  gpuAvailable?: boolean;
-  /** Frameworks installed for training jobs; torch is optional (default: sklearn only). */
+  /** Frameworks installed for training jobs (default: sklearn only; the trainer image and a local run with the PyTorch environment add torch). */
   frameworks?: Framework[];
   /** Catalog entries to choose from (default: the shipped catalog). */
   catalog?: CatalogEntry[];
@@ -16,7 +14,7 @@ export interface SelectionInput {
 
 /** Candidates in the order to try them, the teacher pool, and why each other model was left out. */
 export interface Selection {
-  /** Models that fit the task, the data and every limit, best-ranked first. */
+  /** Models that fit the task, the data and every limit, cheapest tier first, then by rank. */
   candidates: CatalogEntry[];
   /** Models that fit the task and the data, ignoring size limits: teachers for the hierarchical mode. */
   teacherPool: CatalogEntry[];
@@ -33,11 +31,10 @@ export function isTrainable(task: Task, modality: Modality, catalog: CatalogEntr
   return catalog.some((e) => e.tasks.includes(task) && e.modalities.includes(modality));
 }
 
-/** Why an entry cannot train here at all (framework, GPU, data), whatever the size limits. */
-function environmentReasons(entry: CatalogEntry, input: SelectionInput, frameworks: Framework[], smallestClass: number): string[] {
+/** Why an entry cannot train here at all (framework, data), whatever the size limits. */
+function environmentReasons(entry: CatalogEntry, frameworks: Framework[], smallestClass: number): string[] {
   const reasons: string[] = [];
   if (!frameworks.includes(entry.framework)) reasons.push(`needs ${entry.framework}, but ${entry.framework} is not available to training jobs here`);
-  if (entry.needsGpu && !input.gpuAvailable) reasons.push('needs a GPU, and none is available');
   if (smallestClass < entry.minRowsPerClass) reasons.push(`the smallest class has ${count(smallestClass)} training rows; this model needs at least ${entry.minRowsPerClass} rows per class`);
   return reasons;
 }
@@ -70,18 +67,17 @@ export function selectCandidates(input: SelectionInput): Selection {
   const smallestClass = input.profile.classes.length > 0 ? Math.min(...input.profile.classes.map((c) => c.train)) : input.profile.rows.train;
   const relevant = catalog
     .filter((e) => task !== undefined && modality !== undefined && e.tasks.includes(task) && e.modalities.includes(modality))
-    .sort((a, b) => a.rank - b.rank || a.id.localeCompare(b.id));
+    .sort((a, b) => a.tier - b.tier || a.rank - b.rank || a.id.localeCompare(b.id));
 
   const candidates: CatalogEntry[] = [];
   const teacherPool: CatalogEntry[] = [];
   const rejected: Selection['rejected'] = [];
   for (const entry of relevant) {
-    const environment = environmentReasons(entry, input, frameworks, smallestClass);
+    const environment = environmentReasons(entry, frameworks, smallestClass);
     const limits = limitReasons(entry, constraints);
     if (environment.length === 0) teacherPool.push(entry);
-    const serving = entry.teacherOnly ? ['a teacher only: it labels data for a smaller model and is never deployed'] : [];
-    if (environment.length === 0 && limits.length === 0 && serving.length === 0) candidates.push(entry);
-    else rejected.push({ id: entry.id, reasons: [...environment, ...serving, ...limits] });
+    if (environment.length === 0 && limits.length === 0) candidates.push(entry);
+    else rejected.push({ id: entry.id, reasons: [...environment, ...limits] });
   }
 
   const reasons: string[] = [];

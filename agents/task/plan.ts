@@ -64,7 +64,7 @@ export function buildPlan(spec: TaskSpec, context: PlanContext): Plan {
     { id: 'train-evaluate', agent: 'model', description: `Train and evaluate on the locked test split toward ${describeObjectives(spec)}, up to ${context.maxAttempts} attempts.` },
   );
   if (context.unlabelledSources > 0) {
-    steps.push({ id: 'teacher-distil', agent: 'model', description: 'If a small model falls short, train a larger teacher, pseudo-label the unlabelled data, and retrain the small model on the expanded set.' });
+    steps.push({ id: 'teacher-distil', agent: 'model', description: 'If a small model falls short, fine-tune a larger teacher and train the strongest deployable model on its soft labels for the unlabelled data (distillation).' });
   }
   if (context.serving) {
     steps.push(

@@ -129,7 +129,7 @@ describe('TrainerAgent operator on a real control plane', () => {
     await expect(apply(bad)).rejects.toThrow(/format|Unsupported value/);
   });
 
-  it('takes a request to Ready: GPU Jobs on GPU nodes, no duplicates across a restart, Triton sized by the estimate, API doc', async () => {
+  it('takes a request to Ready: a scikit-learn attempt takes no GPU, no duplicates across a restart, Triton sized by the estimate, API doc', async () => {
     const batch = admin.makeApiClient(BatchV1Api);
     // Hold the first train pod until the operator was restarted once.
     let restarted = false;
@@ -137,11 +137,12 @@ describe('TrainerAgent operator on a real control plane', () => {
     await apply(requestYaml('spam'));
 
     const trainJob = await waitFor('a train Job', async () => (await batch.listNamespacedJob({ namespace: ns, labelSelector: 'traineragent.io/job-kind=train' })).items[0], 5 * 60_000, 500);
-    expect(trainJob.spec!.template.spec!.containers[0]!.resources!.limits!['nvidia.com/gpu']).toBe('1');
+    // The request allows a GPU, but the first attempt is a classic model: only torch training asks for one.
+    expect(trainJob.spec!.template.spec!.containers[0]!.resources?.limits?.['nvidia.com/gpu']).toBeUndefined();
     expect(trainJob.metadata!.labels).not.toHaveProperty('app.kubernetes.io/instance');
     const core = admin.makeApiClient(CoreV1Api);
     const trainPod = await waitFor('the train pod scheduled', async () => (await core.listNamespacedPod({ namespace: ns, labelSelector: `batch.kubernetes.io/job-name=${trainJob.metadata!.name}` })).items.find((p) => p.spec?.nodeName), 60_000);
-    expect(trainPod.spec!.nodeName).toMatch(/^kwok-gpu-/);
+    expect(trainPod.spec!.nodeName).toBeDefined();
     const before = await getRequest('spam');
     expect(before['status'].phase).toBe('Training');
 
@@ -175,7 +176,7 @@ describe('TrainerAgent operator on a real control plane', () => {
     expect(existsSync(join(artifacts, ns, 'spam', 'api', 'openapi.json'))).toBe(true);
     const events = await core.listNamespacedEvent({ namespace: ns, fieldSelector: 'involvedObject.name=spam' });
     expect(events.items.length).toBeGreaterThan(0);
-    expect(runner.runs.filter((r) => r.kind === 'train').every((r) => r.node?.startsWith('kwok-gpu-'))).toBe(true);
+    expect(runner.runs.filter((r) => r.kind === 'train').length).toBeGreaterThan(0);
     const metrics = await (await fetch(`http://127.0.0.1:${probePort}/metrics`)).text();
     expect(metrics).toMatch(/controller_runtime_reconcile_total\{controller="trainingrequest",result="(success|requeue_after)"\}/);
     expect(metrics).toMatch(/leader_election_master_status\{name="ta-trainer-agent-leader"\} 1/);

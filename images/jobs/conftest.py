@@ -77,6 +77,26 @@ def spam_jsonl(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def review_rows() -> list[dict[str, str]]:
+    """The 3,000 labelled review sentences of the npm package ``sentiment`` (Amazon, IMDB, Yelp; real data)."""
+    rows = []
+    for source in ("amazon", "imdb", "yelp"):
+        path = REPO_ROOT / "node_modules" / "sentiment" / "test" / "fixtures" / f"{source}.json"
+        for r in json.loads(path.read_text()):
+            if r.get("class") in (0, 1) and str(r.get("text", "")).strip():
+                rows.append({"text": r["text"].strip(), "label": "positive" if r["class"] == 1 else "negative"})
+    random.Random(0).shuffle(rows)
+    return rows
+
+
+@pytest.fixture(scope="session")
+def reviews_jsonl(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """All review sentences as JSON lines."""
+    path = tmp_path_factory.mktemp("reviews") / "reviews.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in review_rows()))
+    return path
+
+
 def write_digits(root: Path, indices: list[int], flip: dict[int, int] | None = None) -> dict[int, Path]:
     """scikit-learn's 8×8 digits as an imagefolder of grayscale PNGs; ``flip`` maps index → wrong label."""
     import numpy as np

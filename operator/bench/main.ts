@@ -2,9 +2,11 @@
  * `npm run bench`: train (or reuse) a TF-IDF logistic regression on the SpamAssassin corpus with the
  * Python jobs, convert and benchmark it, estimate replicas for the paper's example (100 QPS in 2 GB
  * containers), serve it locally, then measure it as a user would over KServe v2 HTTP on 127.0.0.1:
- * closed loop at concurrency 8 (saturation) and open loop at the estimated per-replica rate.
+ * closed loop at concurrency 8 (saturation) and open loop at the estimated per-replica rate. Then the
+ * deep-learning part (torch.ts): fine-tuning samples/s on this CPU, export time, and the fine-tuned
+ * model's served rows/s against raw onnxruntime on the same batches.
  *
- *   npm run bench -- [--out FILE] [--fresh] [--seconds N]
+ *   npm run bench -- [--out FILE] [--fresh] [--seconds N] [--no-torch]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -17,7 +19,8 @@ import { ConvertJobResult } from '../../agents/jobs/convert-spec.js';
 import { estimateReplicas, type Estimate, type ServingProfile } from '../../agents/server/estimate.js';
 import { closedLoop, openLoop, stableClosedLoop, type StableResult } from '../local/serve/load.js';
 import { profileServedModel } from '../local/serve/profile.js';
-import { jobPython, runJobModule } from '../local/serve/python-fixture.js';
+import { jobPython, runJobModule, torchPython } from '../local/serve/python-fixture.js';
+import { benchTorch, BATCH, type TorchBench } from './torch.js';
 import { spamAssassinRows } from './spam-corpus.js';
 
 const MODEL = 'spam-filter';
@@ -104,6 +107,7 @@ async function main(): Promise<number> {
   const bodies = reference.map((r) => JSON.stringify({ inputs: [{ name: 'text', datatype: 'BYTES', shape: [1], data: [r.text] }] }));
   const server = await startServerProcess(repositoryDir);
   const url = `${server.url}/v2/models/${MODEL}/infer`;
+  let serverPeak = 0;
   try {
     log(`Serving at ${server.url}; warming up`);
     await closedLoop(url, bodies, 4, { durationMs: 2000, maxRequests: 5000 });
@@ -123,11 +127,19 @@ async function main(): Promise<number> {
     const open = await openLoop(url, bodies, estimate.perReplicaQps, { durationMs: seconds * 1000,
       maxRequests: Math.ceil(estimate.perReplicaQps * seconds * 1.5) + 10 }, { poisson: true, seed: 42 });
     const sustainedRatio = open.throughput / estimate.perReplicaQps;
+    serverPeak = peakRss(server.pid);
+    server.child.kill('SIGTERM');
+    let torch: TorchBench | undefined;
+    if (!process.argv.includes('--no-torch')) {
+      log('Deep learning: fine-tuning, export, served vs raw onnxruntime');
+      torch = await benchTorch(await torchPython(), { fresh: process.argv.includes('--fresh'), seconds: Math.min(seconds, 20), log });
+    }
     const checks = {
       perReplicaQpsWithin50to85PercentOfSaturation: ratio >= 0.5 && ratio <= 0.85,
       openLoopP99WithinTarget: open.p99Ms <= estimate.targetLatencyP99Ms,
       openLoopSustainedOfferedRate: sustainedRatio >= 0.95,
       noErrors: open.errors === 0 && saturation.errors === 0,
+      ...(torch ? { fineTunedServedAtLeast80PercentOfRawOnnxruntime: torch.servedToRaw >= 0.8 } : {}),
     };
     const report = {
       model: MODEL, createdAt: new Date().toISOString(), targets: TARGETS,
@@ -136,7 +148,8 @@ async function main(): Promise<number> {
       pythonOnnxruntimeProfile: pythonProfile, pythonEstimate: { perReplicaQps: pythonEstimate.perReplicaQps, replicas: pythonEstimate.replicas, ratioToHttpSaturation: pythonRatio },
       servedProfile: profile, sweep, closedLoopSaturationQps, openLoopProbes: probes, estimate,
       measured: { closedLoopConcurrency8: saturation, openLoopAtEstimate: open, perReplicaQpsRatio: ratio, sustainedRatio,
-        p99RatioToTarget: open.p99Ms / estimate.targetLatencyP99Ms, serverPeakRssBytes: peakRss(server.pid) },
+        p99RatioToTarget: open.p99Ms / estimate.targetLatencyP99Ms, serverPeakRssBytes: serverPeak },
+      ...(torch ? { deepLearning: torch } : {}),
       checks,
     };
     mkdirSync(dirname(out), { recursive: true });
@@ -154,7 +167,14 @@ async function main(): Promise<number> {
         ['perReplicaQps / saturation', `${f(ratio * 100, 1)}% (goal 50–85%) ${checks.perReplicaQpsWithin50to85PercentOfSaturation ? 'OK' : 'MISS'}`],
         [`user open loop at ${f(estimate.perReplicaQps)} req/s`, `${f(open.throughput)} req/s sustained (${f(sustainedRatio * 100, 1)}%), p50 ${f(open.p50Ms, 2)} ms, p99 ${f(open.p99Ms, 2)} ms, errors ${open.errors}, ${open.requests} requests, backlog drained in ${f(open.drainSeconds ?? 0, 2)} s`],
         ['p99 / target', `${f(open.p99Ms, 2)} / ${estimate.targetLatencyP99Ms} ms = ${f((open.p99Ms / estimate.targetLatencyP99Ms) * 100, 1)}% ${checks.openLoopP99WithinTarget ? 'OK' : 'MISS'}`],
-        ['server peak RSS', `${f(peakRss(server.pid) / 1e6, 0)} MB`],
+        ['server peak RSS', `${f(serverPeak / 1e6, 0)} MB`],
+        ...(torch ? [
+          ['fine-tuning MiniLM (CPU)', `${f(torch.training.samplesPerSecond, 1)} samples/s on ${torch.training.device}, ${torch.training.steps} steps over ${torch.training.rows} rows in ${f(torch.training.seconds, 0)} s (job total), accuracy ${f(torch.training.accuracy * 100, 1)}%`],
+          ['export to ONNX', `${f(torch.conversion.exportSeconds, 1)} s; ${torch.conversion.precision}, ${f(torch.conversion.modelBytes / 1e6, 1)} MB, parity max |dp| ${torch.conversion.parity.maxAbsProbDiff.toExponential(1)}`],
+          [`raw onnxruntime, ${BATCH}-row batches`, `${f(torch.rawRowsPerSecond, 1)} rows/s (tokenised beforehand, 1 thread)`],
+          [`served over HTTP, same batches`, `${f(torch.servedRowsPerSecond, 1)} rows/s (JSON, tokenising, batching)`],
+          ['served / raw', `${f(torch.servedToRaw * 100, 1)}% (goal ≥ 80%) ${torch.servedToRaw >= 0.8 ? 'OK' : 'MISS'}`],
+        ] as [string, string][] : []),
         ['machine', `${cpus().length} CPUs, load average ${loadAtStart.map((x) => f(x, 1)).join('/')} at start, ${loadavg().map((x) => f(x, 1)).join('/')} at end (other work shares these CPUs)`],
       ]),
       `JSON: ${out}`, '',

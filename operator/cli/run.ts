@@ -2,11 +2,12 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { Brain } from '../../agents/brain/brain.js';
+import type { Framework } from '../../agents/model/catalog.js';
 import { TrainingRequest, type TrainingRequestStatus } from '../api/training-request.js';
 import { exitCodeFor, runLocally } from '../local/backend.js';
 import { acquireLock } from '../local/lock.js';
 import { ProgressReporter } from '../local/progress.js';
-import { ensureJobPython } from '../local/python-env.js';
+import { ensureJobPython, localFrameworks } from '../local/python-env.js';
 import { readStatus, readStoredRequest, requestDir, specHash, writeStoredRequest } from '../local/state.js';
 
 /** Options of `trainer-agent run`. */
@@ -70,13 +71,14 @@ export async function runCommand(file: string, options: RunOptions): Promise<num
     const status = readStatus(dir);
     const progress = new ProgressReporter();
     progress.line(`Running ${namespace}/${request.metadata.name} (generation ${generation}, ${options.brain.kind} brain); state in ${dir}`);
-    let python: string | undefined;
+    const pythons = new Map<Framework, string>();
     const final = await runLocally({
       request: { ...request, metadata: { ...request.metadata, namespace, generation }, ...(status ? { status } : {}) },
       dir,
       requestFileDir: dirname(resolve(file)),
       brain: options.brain,
-      python: () => (python ??= ensureJobPython(options.log)),
+      python: (runtime) => pythons.get(runtime) ?? pythons.set(runtime, ensureJobPython(runtime, options.log)).get(runtime)!,
+      frameworks: localFrameworks(),
       progress,
       servePort: options.port,
     });

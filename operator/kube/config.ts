@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { Framework } from '../../agents/model/catalog.js';
 
 const Toleration = z.object({
   key: z.string().optional(),
@@ -63,6 +64,8 @@ export const OperatorConfig = z.object({
       resources: ResourceRequirements.default({ requests: { cpu: '1', memory: '2Gi' }, limits: { memory: '8Gi' } }),
       /** PYTHONPATH for the job container; empty leaves the image's own. */
       pythonPath: z.string().default(''),
+      /** Frameworks the trainer image has (the published one has PyTorch; drop torch for a scikit-learn-only image). */
+      frameworks: z.array(Framework).min(1).default(['sklearn', 'torch']),
     })
     .prefault({}),
   serving: z

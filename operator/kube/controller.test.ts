@@ -54,7 +54,7 @@ const pipeline: ReconcileFn = async (req, observed: Observed) => {
   const name = 'spam-train-1-abc';
   const job = observed.jobs[name];
   const estimate = { replicas: 2, memoryBytes: 5e8, accelerator: 'cpu' } as Estimate;
-  if (!job) return { actions: [{ kind: 'runJob', job: { name, kind: 'train', outDir: `${observed.artifactRoot}/jobs/${name}`, spec: { seed: 0 }, attempt: 1, gpu: observed.gpuAvailable } }, { kind: 'event', type: 'Normal', reason: 'Training', message: 'Started attempt 1' }], status: { ...req.status, phase: 'Training', observedGeneration: 1 }, requeue: true };
+  if (!job) return { actions: [{ kind: 'runJob', job: { name, kind: 'train', outDir: `${observed.artifactRoot}/jobs/${name}`, spec: { seed: 0 }, attempt: 1, gpu: observed.gpuAvailable, runtime: 'torch' } }, { kind: 'event', type: 'Normal', reason: 'Training', message: 'Started attempt 1' }], status: { ...req.status, phase: 'Training', observedGeneration: 1 }, requeue: true };
   if (job.state === 'Failed') return { actions: [], status: { ...req.status, phase: 'Failed', conditions: [{ type: 'Stalled', status: 'True', reason: 'TrainingFailed', message: job.message ?? '', lastTransitionTime: '2025-01-01T00:00:00Z' }] }, requeue: false };
   if (job.state !== 'Succeeded') return { actions: [], status: { ...req.status, phase: 'Training' }, requeue: true };
   const doc = `${observed.artifactRoot}/api/openapi.json`;

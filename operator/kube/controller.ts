@@ -116,6 +116,7 @@ export class TrainingRequestController {
         jobs: observedJobs,
         ...(serving ? { serving } : {}),
         gpuAvailable: (request.spec.resources?.gpu?.count ?? 0) > 0,
+        frameworks: config.jobs.frameworks,
       },
       dataMounts: resolved.mounts,
       ...(deployment?.spec?.replicas !== undefined ? { deploymentReplicas: deployment.spec.replicas } : {}),

@@ -1,6 +1,7 @@
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import type { Brain } from '../../agents/brain/brain.js';
+import type { Framework } from '../../agents/model/catalog.js';
 import type { TrainingRequest, TrainingRequestStatus } from '../api/training-request.js';
 import { reconcile } from '../pipeline/reconcile.js';
 import type { Action, JobObservation, ObservedServing } from '../pipeline/types.js';
@@ -21,7 +22,10 @@ export interface LocalRunOptions {
   /** Folder of the request file, for `file:relative` URIs. */
   requestFileDir: string;
   brain: Brain;
-  python: () => string;
+  /** The job environment's python for a runtime (built on first use). */
+  python: (runtime: Framework) => string;
+  /** Frameworks training jobs may use here. */
+  frameworks: Framework[];
   progress: ProgressReporter;
   /** Port `trainer-agent serve` will use, for the endpoint URL. */
   servePort: number;
@@ -60,6 +64,7 @@ export async function runLocally(options: LocalRunOptions): Promise<TrainingRequ
       jobs: observeLocalJobs(join(dir, 'jobs')),
       ...(serving ? { serving } : {}),
       gpuAvailable: false,
+      frameworks: options.frameworks,
     };
     const { actions, status, requeue } = await reconcile(request, observed, { brain: options.brain, now: new Date() });
     writeStatus(dir, status);
@@ -116,7 +121,7 @@ async function act(action: Action, options: LocalRunOptions, serving: ObservedSe
       const label = action.job.kind === 'train' ? `Training attempt ${action.job.attempt}` : action.job.kind === 'data' ? 'Preparing data' : 'Converting';
       progress.line(`Started job ${action.job.name}`);
       progress.jobStarted();
-      const python = options.python();
+      const python = options.python(action.job.runtime);
       const observed: JobObservation = await runLocalJob(action.job, python, (p) => progress.progress(label, p));
       progress.line(`Finished job ${action.job.name}: ${observed.state}${observed.message ? ` (${observed.message})` : ''}`);
       if (action.job.kind === 'convert' && observed.state === 'Succeeded') await measureServedPath(action.job.outDir, observed.result, progress);

@@ -28,8 +28,12 @@ export class ProgressReporter {
   progress(label: string, p: JobProgress): void {
     const fraction = p.step !== undefined && p.total ? p.step / p.total : undefined;
     const elapsed = (this.now() - this.startedAt) / 1000;
-    const eta = fraction && fraction > 0.02 ? ` ETA ${Math.max(0, Math.round(elapsed / fraction - elapsed))}s` : '';
-    const metric = p.metric ? ` ${Object.entries(p.metric).map(([k, v]) => `${k}=${typeof v === 'number' ? v.toFixed(4) : v}`).join(' ')}` : '';
+    // A training job estimates its own ETA from samples/s; otherwise extrapolate from the steps done.
+    const own = typeof p.metric?.etaSeconds === 'number' ? p.metric.etaSeconds : undefined;
+    const seconds = own ?? (fraction && fraction > 0.02 ? Math.max(0, elapsed / fraction - elapsed) : undefined);
+    const eta = seconds !== undefined ? ` ETA ${Math.round(seconds)}s` : '';
+    const shown = Object.entries(p.metric ?? {}).filter(([k]) => k !== 'etaSeconds' && k !== 'learningRate');
+    const metric = shown.length ? ` ${shown.map(([k, v]) => `${k}=${typeof v === 'number' ? Number(v.toPrecision(4)) : v}`).join(' ')}` : '';
     const step = p.step !== undefined ? ` ${p.step}${p.total ? `/${p.total}` : ''}` : '';
     const text = `${label} ${p.stage ?? ''}${step}${metric}${eta}`.replace(/\s+/g, ' ').trim();
     if (this.stream.isTTY) {

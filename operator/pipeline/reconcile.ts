@@ -5,6 +5,7 @@ import { buildPlan } from '../../agents/task/plan.js';
 import type { TaskSpec } from '../../agents/task/task-spec.js';
 import type { DataJobResult } from '../../agents/jobs/data-spec.js';
 import type { TrainJobResult } from '../../agents/jobs/train-spec.js';
+import type { Framework } from '../../agents/model/catalog.js';
 import type { TrainingRequest, TrainingRequestStatus } from '../api/training-request.js';
 import { setCondition, setOverall, type ConditionUpdate, type Overall } from './conditions.js';
 import { dataStage } from './stages/data.js';
@@ -43,8 +44,8 @@ export interface StageContext {
   event(type: 'Normal' | 'Warning', reason: string, message: string): void;
   /** Set by the data stage for the stages after it. */
   data?: { dir: string; result: DataJobResult };
-  /** Set by the model stage: the attempt to convert and serve. */
-  trained?: { attempt: number; modelDir: string; result: TrainJobResult };
+  /** Set by the model stage: the attempt to convert and serve, and the framework it was trained with. */
+  trained?: { attempt: number; modelDir: string; result: TrainJobResult; framework: Framework };
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { Framework } from '../../agents/model/catalog.js';
 import type { Estimate } from '../../agents/server/estimate.js';
 
 /** The stages that run as jobs. */
@@ -13,8 +14,10 @@ export interface JobRequest {
   spec: Record<string, unknown>;
   /** 1-based training attempt, for train jobs. */
   attempt?: number;
-  /** Whether the job wants a GPU when the backend has one. */
+  /** Whether the job wants a GPU when the backend has one (torch training). */
   gpu?: boolean;
+  /** The Python environment the job needs: the core one (scikit-learn) or the PyTorch one. */
+  runtime: Framework;
 }
 
 /** What a backend saw of one job. */
@@ -25,7 +28,7 @@ export interface JobObservation {
   /** Failure message (from the job's error or termination message). */
   message?: string;
   /** Latest progress line the job printed. */
-  progress?: { stage?: string; step?: number; total?: number; metric?: Record<string, number> };
+  progress?: { stage?: string; step?: number; total?: number; metric?: Record<string, number | string> };
 }
 
 /** One data source as the backend resolved it. */
@@ -58,6 +61,8 @@ export interface Observed {
   serving?: ObservedServing;
   /** Whether the backend can run GPU jobs. */
   gpuAvailable: boolean;
+  /** Frameworks training jobs can use here (torch when the trainer image or local environment has it). */
+  frameworks: Framework[];
 }
 
 /** What the pipeline wants done; backends know how. */

@@ -7,7 +7,7 @@ import { GITOPS_TRACKING_KEYS } from './meta.js';
 const owner = { name: 'spam-filter', namespace: 'team-a', uid: 'uid-1' };
 const config = OperatorConfig.parse({ images: { trainer: 'trainer:1', converter: 'converter:1' } });
 const spec = (extra: Partial<TrainingRequest['spec']> = {}): TrainingRequest['spec'] => ({ requirement: 'spam filter', approval: 'auto', ...extra }) as TrainingRequest['spec'];
-const job = (extra: Partial<JobRequest> = {}): JobRequest => ({ name: 'spam-filter-train-1-0123456789', kind: 'train', outDir: '/artifacts/team-a/spam-filter/jobs/spam-filter-train-1-0123456789', spec: { a: 1 }, attempt: 1, ...extra });
+const job = (extra: Partial<JobRequest> = {}): JobRequest => ({ name: 'spam-filter-train-1-0123456789', kind: 'train', outDir: '/artifacts/team-a/spam-filter/jobs/spam-filter-train-1-0123456789', spec: { a: 1 }, attempt: 1, runtime: 'torch', ...extra });
 
 describe('buildJob', () => {
   it.each([

@@ -11,6 +11,16 @@ export const REPO_ROOT = resolve(import.meta.dirname, '..', '..', '..');
 const JOBS_DIR = join(REPO_ROOT, 'images', 'jobs');
 
 /**
+ * The PyTorch job environment's python (images/jobs/requirements-torch.txt), built on first use and
+ * cached like the core one; `$TRAINER_AGENT_TORCH_PYTHON` wins.
+ */
+export async function torchPython(): Promise<string> {
+  if (process.env.TRAINER_AGENT_TORCH_PYTHON) return process.env.TRAINER_AGENT_TORCH_PYTHON;
+  const { stdout } = await run('bash', [join(JOBS_DIR, 'scripts', 'ensure-venv.sh'), join(JOBS_DIR, 'requirements-torch.txt')], { cwd: REPO_ROOT, maxBuffer: 16 * 1024 * 1024, timeout: 3_600_000 });
+  return join(stdout.trim().split('\n').pop()!.trim(), 'bin', 'python');
+}
+
+/**
  * The Python that runs the job package: `$TRAINER_AGENT_JOB_PYTHON`, else the cached virtualenv from
  * images/jobs/scripts/ensure-venv.sh, else `python3` when it has the job requirements; undefined otherwise.
  */
@@ -58,9 +68,10 @@ export interface ConvertedFixture {
 }
 
 /** Train a small model with the fixtures module and convert it with the conversion job (fast benchmark). */
-export async function convertedFixture(python: string, dir: string, kind: 'text' | 'image', model: string,
+export async function convertedFixture(python: string, dir: string, kind: 'text' | 'image' | 'torch-text' | 'torch-image', model: string,
   extra: Record<string, unknown> = {}, fixtureArgs: string[] = []): Promise<ConvertedFixture> {
-  await runJobModule(python, ['trainer_agent_jobs.convert.fixtures', kind, '--out', dir, ...fixtureArgs]);
+  // Training a torch fixture takes a minute on an idle machine, many on a loaded one.
+  await runJobModule(python, ['trainer_agent_jobs.convert.fixtures', kind, '--out', dir, ...fixtureArgs], kind.startsWith('torch') ? 3_600_000 : 600_000);
   const spec = {
     modelDir: join(dir, 'train'), dataDir: join(dir, 'data'), modelName: model,
     benchmark: { secondsPerPoint: 0.1, batchSizes: [1, 2], concurrencies: [1, 2], maxRequestsPerPoint: 200 },
@@ -68,7 +79,7 @@ export async function convertedFixture(python: string, dir: string, kind: 'text'
   };
   const { writeFile } = await import('node:fs/promises');
   await writeFile(join(dir, 'convert-spec.json'), JSON.stringify(spec));
-  await runJobModule(python, ['trainer_agent_jobs.convert', '--spec', join(dir, 'convert-spec.json'), '--out', join(dir, 'out')]);
+  await runJobModule(python, ['trainer_agent_jobs.convert', '--spec', join(dir, 'convert-spec.json'), '--out', join(dir, 'out')], 1_800_000);
   const result = JSON.parse(await readFile(join(dir, 'out', 'result.json'), 'utf8')) as Record<string, unknown>;
   const reference = (await readFile(join(dir, 'out', 'reference-predictions.jsonl'), 'utf8'))
     .split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as ReferenceRow);

@@ -15,9 +15,16 @@ export const ImagePreprocessing = z.object({
 });
 export type ImagePreprocessing = z.infer<typeof ImagePreprocessing>;
 
+/** Tokenised text (torch models): the tokenizer.json beside preprocessing.json and the token budget. */
+export const TextTokenization = z.object({
+  tokenizer: z.literal('tokenizer.json'),
+  maxLength: z.number().int().positive().max(8192),
+});
+
 const PreprocessingFile = z.looseObject({
   kind: z.enum(['text', 'image']),
   onnxModel: z.string().min(1).optional(),
+  tokenizer: z.string().optional(),
 });
 
 /** Batching settings read from a config.pbtxt. */
@@ -34,6 +41,8 @@ export interface RepositoryModel {
   onnxPath: string;
   labels: string[];
   image?: ImagePreprocessing;
+  /** Torch text models: the tokenizer file (absolute path) and the token budget per row. */
+  tokenizer?: { path: string; maxLength: number };
   batching: BatchingConfig;
 }
 
@@ -53,8 +62,9 @@ export function readBatchingConfig(pbtxt: string): BatchingConfig {
 }
 
 /**
- * Load `<repositoryDir>/<model>/` as written by the conversion job: preprocessing.json, labels.txt and,
- * from the ONNX member (the model itself for text, `<model>_onnx` for image ensembles), config.pbtxt and 1/model.onnx.
+ * Load `<repositoryDir>/<model>/` as written by the conversion job: preprocessing.json, labels.txt (and
+ * tokenizer.json for torch text models) and, from the ONNX member (the model itself for scikit-learn
+ * text, `<model>_onnx` for ensembles), config.pbtxt and 1/model.onnx.
  */
 export async function loadRepository(repositoryDir: string, model: string): Promise<RepositoryModel> {
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(model)) throw new Error(`invalid model name ${JSON.stringify(model)}`);
@@ -71,6 +81,7 @@ export async function loadRepository(repositoryDir: string, model: string): Prom
     onnxPath: join(root, onnxName, '1', 'model.onnx'),
     labels,
     ...(pre.kind === 'image' ? { image: ImagePreprocessing.parse(pre) } : {}),
+    ...(pre.kind === 'text' && pre.tokenizer !== undefined ? { tokenizer: { path: join(dir, 'tokenizer.json'), maxLength: TextTokenization.parse(pre).maxLength } } : {}),
     batching,
   };
 }

@@ -4,7 +4,6 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { estimateReplicas } from '../../../agents/server/estimate.js';
-import { repositoryConfigs } from '../../../agents/server/triton-repository.js';
 import { calibrateServedProfile } from './calibrate.js';
 import { convertedFixture, jobPython, type ConvertedFixture } from './python-fixture.js';
 import { startServer, type RunningServer } from './server.js';
@@ -46,12 +45,6 @@ describeWithPython('local KServe v2 server: a text model', () => {
     await server?.close();
     await small?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
-  });
-
-  it('reads a config.pbtxt the TypeScript builder would write identically', async () => {
-    const written = await readFile(join(fixture.repositoryDir, 'spam', 'config.pbtxt'), 'utf8');
-    const built = repositoryConfigs({ model: 'spam', modality: 'text', classes: 2 }, { instances: 1, maxBatchSize: 32, accelerator: 'cpu' });
-    expect(built['spam/config.pbtxt']).toBe(written);
   });
 
   it('binds 127.0.0.1 by default', () => {

@@ -1,9 +1,18 @@
 import { decideDataOperations, reviewDataProfile } from '../../../agents/data/decide.js';
 import { DataJobResult, DataJobSpec } from '../../../agents/jobs/data-spec.js';
+import type { Framework } from '../../../agents/model/catalog.js';
 import { isTrainable } from '../../../agents/model/select.js';
 import { jobName } from '../job-names.js';
 import type { StageContext, StageOutcome } from '../reconcile.js';
 import { jobOutDir } from './paths.js';
+
+/**
+ * Text data is prepared in the PyTorch environment when there is one: label-error detection on small
+ * text sets uses frozen MiniLM sentence embeddings there (TF-IDF has too few rows to learn from).
+ */
+export function dataRuntime(modality: string, frameworks: Framework[]): Framework {
+  return modality === 'text' && frameworks.includes('torch') ? 'torch' : 'sklearn';
+}
 
 /**
  * Data stage (Data agent): make sure labelled data exists and is readable, decide the operations,
@@ -44,7 +53,7 @@ export function dataStage(ctx: StageContext): StageOutcome {
   const outDir = jobOutDir(observed.artifactRoot, name);
   const job = observed.jobs[name];
   if (!job || job.state === 'Pending' || job.state === 'Running') {
-    if (!job) ctx.actions.push({ kind: 'runJob', job: { name, kind: 'data', outDir, spec } });
+    if (!job) ctx.actions.push({ kind: 'runJob', job: { name, kind: 'data', outDir, spec, runtime: dataRuntime(task.modality, observed.frameworks) } });
     ctx.condition({ type: 'DataPrepared', status: 'False', reason: 'Preparing', message: `Data job ${name} is ${job?.state ?? 'starting'}` });
     return { next: false, phase: 'PreparingData', overall: { state: 'Reconciling', reason: 'PreparingData', message: `Running data job ${name}` } };
   }
@@ -57,7 +66,7 @@ export function dataStage(ctx: StageContext): StageOutcome {
   const p = result.profile;
   status.data = {
     digest: result.digest,
-    summary: `${p.rows.loaded} rows loaded; ${p.rows.train} train / ${p.rows.test} test / ${p.rows.unlabelled} unlabelled; ${p.classes.length} classes (minority ratio ${p.minorityRatio.toFixed(2)}); ${p.duplicates.removed} duplicates removed; ${p.labelIssues?.found ?? 0} label issues found, ${p.labelIssues?.corrected ?? 0} corrected.`,
+    summary: `${p.rows.loaded} rows loaded; ${p.rows.train} train / ${p.rows.test} test / ${p.rows.unlabelled} unlabelled; ${p.classes.length} classes (minority ratio ${p.minorityRatio.toFixed(2)}); ${p.duplicates.removed} duplicates removed; ${p.labelIssues?.found ?? 0} label issues found, ${p.labelIssues?.corrected ?? 0} corrected, ${p.labelIssues?.flagged ?? 0} flagged for review. Evaluation: ${p.evaluation.method === 'cross-validation' ? `${p.evaluation.folds ?? 5}-fold cross-validation over ${p.evaluation.rows} labelled rows` : `locked test split of ${p.evaluation.rows} rows`}.`,
     counts: { loaded: p.rows.loaded, train: p.rows.train, test: p.rows.test, unlabelled: p.rows.unlabelled, duplicatesRemoved: p.duplicates.removed },
     labelIssues: p.labelIssues?.found ?? 0,
     reportUri: `${outDir}/data-report.json`,

@@ -1,9 +1,23 @@
 import { ConvertJobResult, ConvertJobSpec } from '../../../agents/jobs/convert-spec.js';
 import { buildApiDoc } from '../../../agents/server/api-doc.js';
 import { estimateReplicas } from '../../../agents/server/estimate.js';
+import type { Constraints } from '../../../agents/task/task-spec.js';
 import { jobName } from '../job-names.js';
 import type { StageContext, StageOutcome } from '../reconcile.js';
 import { apiDocPath, jobOutDir } from './paths.js';
+
+/** The limits a delivered model must keep, checked on what was converted: its bytes and its latency. */
+export function deliveredLimitViolations(constraints: Constraints, converted: ConvertJobResult): string[] {
+  const out: string[] = [];
+  if (constraints.maxModelBytes !== undefined && converted.modelBytes > constraints.maxModelBytes) {
+    out.push(`${converted.precision.toUpperCase()} model files are ${converted.modelBytes.toLocaleString('en-US')} bytes, over the limit of ${constraints.maxModelBytes.toLocaleString('en-US')}`);
+  }
+  const latency = converted.profile?.serviceTimeMs;
+  if (constraints.maxLatencyMs !== undefined && latency !== undefined && latency > constraints.maxLatencyMs) {
+    out.push(`one row takes ${latency.toFixed(2)} ms, over the limit of ${constraints.maxLatencyMs} ms`);
+  }
+  return out;
+}
 
 /**
  * Serving stage (Server agent): convert with a parity check, benchmark, size replicas from the
@@ -14,12 +28,19 @@ export function servingStage(ctx: StageContext): StageOutcome {
   if (request.spec.serving?.enabled === false) return { next: true };
   const trained = ctx.trained!;
   const modelName = request.metadata.name;
-  const spec = ConvertJobSpec.parse({ modelDir: trained.modelDir, modelName, dataDir: ctx.data!.dir });
+  const onGpu = task.serving?.accelerator !== undefined && task.serving.accelerator !== 'cpu';
+  // GPU serving: FP16 weights and ONNX Runtime's TensorRT execution provider; CPU serving: dynamic INT8.
+  // Either way behind the accuracy gate, keeping FP32 when the reduced precision loses accuracy.
+  const spec = ConvertJobSpec.parse({
+    modelDir: trained.modelDir, modelName, dataDir: ctx.data!.dir,
+    precisions: onGpu ? ['fp16'] : ['int8'],
+    triton: { accelerator: onGpu ? 'gpu' : 'cpu' },
+  });
   const name = jobName(request.metadata.name, 'convert', { spec, model: trained.result.modelDir, data: ctx.data!.result.digest });
   const outDir = jobOutDir(observed.artifactRoot, name);
   const job = observed.jobs[name];
   if (!job || job.state === 'Pending' || job.state === 'Running') {
-    if (!job) ctx.actions.push({ kind: 'runJob', job: { name, kind: 'convert', outDir, spec, gpu: observed.gpuAvailable } });
+    if (!job) ctx.actions.push({ kind: 'runJob', job: { name, kind: 'convert', outDir, spec, runtime: trained.framework } });
     ctx.condition({ type: 'Converted', status: 'False', reason: 'Converting', message: `Conversion job ${name} is ${job?.state ?? 'starting'}` });
     return { next: false, phase: 'Converting', overall: { state: 'Reconciling', reason: 'Converting', message: `Converting and benchmarking attempt ${trained.attempt}` } };
   }
@@ -30,6 +51,13 @@ export function servingStage(ctx: StageContext): StageOutcome {
   }
   const converted = ConvertJobResult.parse(job.result);
   ctx.condition({ type: 'Converted', status: 'True', reason: 'Converted', message: `${converted.precision} ONNX, parity: ${converted.parity.labelAgreement} label agreement` });
+  const overLimits = deliveredLimitViolations(task.constraints ?? {}, converted);
+  if (overLimits.length > 0) {
+    const message = `The converted model breaks the limits: ${overLimits.join('; ')}.`;
+    ctx.condition({ type: 'TargetMet', status: 'False', reason: 'ConvertedModelOverLimit', message });
+    ctx.condition({ type: 'Deployed', status: 'False', reason: 'ConvertedModelOverLimit', message });
+    return { next: false, phase: 'Failed', overall: { state: 'Stalled', reason: 'ConvertedModelOverLimit', message } };
+  }
 
   if (!converted.profile) {
     const message = 'The conversion job measured no serving profile, so replicas cannot be sized.';

@@ -27,6 +27,7 @@ export function observedFixture(patch: Partial<Observed> = {}): Observed {
     sources: [{ name: 'mails', role: 'train', digest: 'sha256:aaa', location: '/data/mails.jsonl' }],
     jobs: {},
     gpuAvailable: false,
+    frameworks: ['sklearn'],
     ...patch,
   };
 }
@@ -47,6 +48,7 @@ export function dataResultFixture(train = 4000, test = 1000, unlabelled = 0): Da
       minorityRatio: 1,
       duplicates: { exact: 0, near: 0, removed: 0 },
       leakage: { exact: 0, near: 0 },
+      evaluation: { method: 'holdout', rows: test, reason: `the locked test split has ${test} rows` },
       invalidRows: 0,
     },
     operationsApplied: ['clean', 'dedupe'],

@@ -41,17 +41,40 @@ def _batch(inputs: Any, start: int, size: int) -> Any:
     return inputs[idx]
 
 
+class TokenizedRows:
+    """Texts that become ``input_ids``/``attention_mask`` when a batch is taken (tokenising is part of the
+    measured service time, as in serving)."""
+
+    def __init__(self, texts: list[str], tokenizer_file: str, max_length: int) -> None:
+        from ..train.text_encoder import load_tokenizer
+
+        self.texts = texts
+        self.tokenizer = load_tokenizer(tokenizer_file, max_length)
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def __getitem__(self, index: list[int]) -> dict[str, np.ndarray]:
+        from ..train.text_encoder import encode
+
+        ids, mask = encode(self.tokenizer, [self.texts[i] for i in index])
+        return {"input_ids": ids, "attention_mask": mask}
+
+
+def _feed(input_name: str, batch: Any) -> dict[str, Any]:
+    return batch if isinstance(batch, dict) else {input_name: batch}
+
+
 def batch_sweep(session: Any, input_name: str, inputs: Any, sizes: list[int], seconds: float, max_runs: int) -> list[dict[str, Any]]:
     """Service time of one call per batch size (single caller, no queueing)."""
     out = []
     for size in sizes:
-        session.run(None, {input_name: _batch(inputs, 0, size)})  # warm-up
+        session.run(None, _feed(input_name, _batch(inputs, 0, size)))  # warm-up
         times: list[float] = []
         deadline = time.perf_counter() + seconds
         while len(times) < max_runs and (len(times) < 5 or time.perf_counter() < deadline):
-            feed = {input_name: _batch(inputs, len(times) * size, size)}
             t0 = time.perf_counter()
-            session.run(None, feed)
+            session.run(None, _feed(input_name, _batch(inputs, len(times) * size, size)))
             times.append((time.perf_counter() - t0) * 1000.0)
         mean = float(np.mean(times))
         out.append({"batchSize": size, "runs": len(times), "serviceTimeMsMean": mean,
@@ -77,9 +100,8 @@ def concurrency_sweep(session: Any, input_name: str, inputs: Any, levels: list[i
                     if budget[0] <= 0:
                         return
                     budget[0] -= 1
-                feed = {input_name: _batch(inputs, n, 1)}
                 t0 = time.perf_counter()
-                session.run(None, feed)
+                session.run(None, _feed(input_name, _batch(inputs, n, 1)))
                 latencies[i].append((time.perf_counter() - t0) * 1000.0)
                 n += c
 
@@ -136,9 +158,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=1.0)
     ap.add_argument("--max-requests", type=int, default=20000)
     ap.add_argument("--intra-op-threads", type=int, default=1)
+    ap.add_argument("--tokenizer", default=None, help="tokenizer.json: texts are tokenised into input_ids/attention_mask")
+    ap.add_argument("--max-length", type=int, default=128)
     a = ap.parse_args(argv)
     path = Path(a.inputs)
-    inputs = np.load(path) if path.suffix == ".npy" else np.array(json.loads(path.read_text()), dtype=object)
+    inputs: Any = np.load(path) if path.suffix == ".npy" else np.array(json.loads(path.read_text()), dtype=object)
+    if a.tokenizer:
+        inputs = TokenizedRows([str(x) for x in inputs], a.tokenizer, a.max_length)
     result = run_benchmark(a.model, a.input_name, inputs, [int(x) for x in a.batch_sizes.split(",")],
                            [int(x) for x in a.concurrencies.split(",")], a.seconds, a.max_requests, a.intra_op_threads)
     sys.stdout.write(json.dumps(result) + "\n")

@@ -1,5 +1,9 @@
-"""Export a trained model to ONNX with inputs ``text`` (string [N]) or ``pixels`` (float) and outputs
-``label`` (string [N]) and ``probabilities`` (float [N, classes])."""
+"""Export a trained model to ONNX with outputs ``label`` (string [N]) and ``probabilities`` (float [N, classes]).
+
+Inputs: ``text`` (string [N]) for scikit-learn text pipelines (the vectorizer is in the graph);
+``input_ids``/``attention_mask`` (int64 [N, S]) for torch text models, fed by the tokenizer.json saved with
+the model (the serving tokenizer reads the same file); ``pixels`` (float) for image models.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -25,15 +29,28 @@ class Reference(Protocol):
     def predict(self, inputs: Any) -> tuple[list[str], np.ndarray]: ...
 
 
+def single_input(name: str) -> Any:
+    """The feed of a graph with one input that takes the rows as they are."""
+    return lambda rows: {name: rows}
+
+
 @dataclass
 class Exported:
-    """An exported ONNX model with its label order and a callable reference for parity checks."""
+    """An exported ONNX model with its label order, what clients send (``input_name``), how rows become
+    the graph's feed, and a callable reference for parity checks."""
 
     model: onnx.ModelProto
     labels: list[str]
     input_name: str
     reference: Reference
     warnings: list[str] = field(default_factory=list)
+    feed: Any = None
+    tokenizer: Path | None = None
+    max_length: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.feed is None:
+            self.feed = single_input(self.input_name)
 
 
 def _model_file(manifest: ModelManifest, model_dir: Path, keys: tuple[str, ...], suffixes: tuple[str, ...]) -> Path:
@@ -163,71 +180,82 @@ def _walk(est: Any) -> list[Any]:
 
 
 class _TorchReference:
-    def __init__(self, module: Any, names: list[str]) -> None:
+    def __init__(self, module: Any, names: list[str], feed: Any) -> None:
         self.module = module
         self.names = names
+        self.feed = feed
 
     def predict(self, inputs: Any) -> tuple[list[str], np.ndarray]:
         import torch
 
-        with torch.no_grad():
-            logits = self.module(torch.as_tensor(np.asarray(inputs, dtype=np.float32)))
-            probs = torch.softmax(logits, dim=-1).cpu().numpy().astype(np.float64)
-        return [self.names[int(i)] for i in probs.argmax(axis=1)], probs
+        probs = []
+        with torch.inference_mode():
+            for start in range(0, len(inputs), 64):
+                feed = {k: torch.as_tensor(v) for k, v in self.feed(inputs[start:start + 64]).items()}
+                probs.append(torch.softmax(self.module(*feed.values()).float(), dim=-1).numpy().astype(np.float64))
+        out = np.concatenate(probs) if probs else np.zeros((0, len(self.names)))
+        return [self.names[int(i)] for i in out.argmax(axis=1)], out
 
 
-def load_torch_module(manifest: ModelManifest, model_dir: Path) -> Any:
-    """Load the trained torch module: TorchScript (``files.torchscript``) or a factory + state dict.
+def tokenizer_feed(tokenizer: Any) -> Any:
+    """Raw strings → ``input_ids`` and ``attention_mask`` with the model's own tokenizer.json."""
+    from ..train.text_encoder import encode
 
-    The factory is named in the manifest as ``files.factory: "package.module:function"`` and is called
-    with the JSON config (``files.config``) to build the architecture before loading ``files.weights``.
-    """
-    import importlib
-    import json
+    def feed(rows: Any) -> dict[str, np.ndarray]:
+        ids, mask = encode(tokenizer, [str(x) for x in rows])
+        return {"input_ids": ids, "attention_mask": mask}
 
+    return feed
+
+
+def _export_module(module: Any, example: tuple[Any, ...], names: list[str], path: Path, dynamic: dict[str, dict[int, str]]) -> None:
+    """torch.onnx (TorchScript exporter) of ``module`` with softmax and argmax in the graph, in eval mode."""
     import torch
 
-    if "torchscript" in manifest.files:
-        return torch.jit.load(str(model_dir / manifest.files["torchscript"]), map_location="cpu").eval()
-    factory_ref = manifest.files.get("factory") or manifest.raw.get("factory")
-    if not factory_ref:
-        raise ValueError("torch manifest needs files.torchscript or files.factory ('module:function')")
-    module_name, fn_name = str(factory_ref).split(":", 1)
-    factory = getattr(importlib.import_module(module_name), fn_name)
-    config = json.loads((model_dir / manifest.files["config"]).read_text()) if "config" in manifest.files else {}
-    module = factory(config)
-    weights = manifest.files.get("weights") or manifest.files.get("state_dict") or "model.pt"
-    module.load_state_dict(torch.load(str(model_dir / weights), map_location="cpu"))
-    return module.eval()
-
-
-def export_torch(manifest: ModelManifest, model_dir: Path, work_dir: Path) -> Exported:
-    """Export an image classifier (logits out) through torch.onnx with softmax and argmax in-graph."""
-    import torch
-
-    if manifest.image is None:
-        raise ValueError("torch text models need the tokenizer outside the graph; not supported by this job yet")
-    module = load_torch_module(manifest, model_dir)
-    names = list(manifest.labels)
-    img = manifest.image
-
-    class Wrapped(torch.nn.Module):
+    class Classified(torch.nn.Module):
         def __init__(self, inner: Any) -> None:
             super().__init__()
             self.inner = inner
 
-        def forward(self, pixels: Any) -> tuple[Any, Any]:
-            probs = torch.softmax(self.inner(pixels), dim=-1)
+        def forward(self, *inputs: Any) -> tuple[Any, Any]:
+            probs = torch.softmax(self.inner(*inputs).float(), dim=-1)
             return torch.argmax(probs, dim=-1), probs
 
-    shape = (1, img.channels, img.height, img.width) if img.layout == "chw" else (1, img.height * img.width * img.channels)
+    wrapped = Classified(module).eval()  # eval on the wrapper too: the exporter follows the top module's mode
+    torch.onnx.export(wrapped, example, str(path), input_names=names, output_names=["label", "probabilities"],
+                      opset_version=18, dynamo=False,
+                      dynamic_axes={**dynamic, "label": {0: "N"}, "probabilities": {0: "N"}})
+
+
+def export_torch(manifest: ModelManifest, model_dir: Path, work_dir: Path) -> Exported:
+    """Export a torch classifier: text with its tokenizer outside the graph, images on NCHW pixels."""
+    import torch
+
+    names = list(manifest.labels)
     path = work_dir / "torch-export.onnx"
-    torch.onnx.export(Wrapped(module), (torch.zeros(shape),), str(path), input_names=[IMAGE_INPUT],
-                      output_names=["label", "probabilities"], opset_version=17,
-                      dynamic_axes={IMAGE_INPUT: {0: "N"}, "label": {0: "N"}, "probabilities": {0: "N"}})
+    if manifest.image is None:
+        from ..train.text_encoder import load_text_model
+
+        text = load_text_model(model_dir)
+        feed = tokenizer_feed(text.tokenizer)
+        example = feed(["an example", "a somewhat longer example sentence"])
+        _export_module(text.module, (torch.as_tensor(example["input_ids"]), torch.as_tensor(example["attention_mask"])),
+                       ["input_ids", "attention_mask"], path,
+                       {"input_ids": {0: "N", 1: "S"}, "attention_mask": {0: "N", 1: "S"}})
+        model = onnx.load(str(path))
+        ensure_string_labels(model, list(range(len(names))), names)
+        return Exported(model=model, labels=names, input_name=TEXT_INPUT, reference=_TorchReference(text.module, names, feed),
+                        feed=feed, tokenizer=model_dir / manifest.files["tokenizer"], max_length=text.max_length)
+    from ..train.image_model import load
+
+    module = load(model_dir)
+    img = manifest.image
+    shape = (1, img.channels, img.height, img.width) if img.layout == "chw" else (1, img.height * img.width * img.channels)
+    _export_module(module, (torch.zeros(shape),), [IMAGE_INPUT], path, {IMAGE_INPUT: {0: "N"}})
     model = onnx.load(str(path))
     ensure_string_labels(model, list(range(len(names))), names)
-    return Exported(model=model, labels=names, input_name=IMAGE_INPUT, reference=_TorchReference(module, names))
+    feed = single_input(IMAGE_INPUT)
+    return Exported(model=model, labels=names, input_name=IMAGE_INPUT, reference=_TorchReference(module, names, lambda rows: {IMAGE_INPUT: np.asarray(rows, dtype=np.float32)}), feed=feed)
 
 
 def export(manifest: ModelManifest, model_dir: Path, work_dir: Path) -> Exported:

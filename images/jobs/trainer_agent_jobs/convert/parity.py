@@ -31,13 +31,13 @@ class Parity:
                 "labelAgreement": d["label_agreement"], "passed": d["passed"]}
 
 
-def onnx_predict(session: Any, input_name: str, inputs: Any, batch: int = 256) -> Predictions:
-    """Run an onnxruntime session over ``inputs`` in batches."""
+def onnx_predict(session: Any, feed: Any, inputs: Any, batch: int = 64) -> Predictions:
+    """Run an onnxruntime session over ``inputs`` in batches; ``feed`` turns rows into the graph's inputs."""
     labels: list[str] = []
     probs: list[np.ndarray] = []
     for start in range(0, len(inputs), batch):
         chunk = inputs[start:start + batch]
-        out = session.run(["label", "probabilities"], {input_name: chunk})
+        out = session.run(["label", "probabilities"], feed(chunk))
         labels += [x.decode() if isinstance(x, bytes) else str(x) for x in out[0].reshape(-1)]
         probs.append(np.asarray(out[1], dtype=np.float64))
     return Predictions(labels=labels, probabilities=np.concatenate(probs) if probs else np.zeros((0, 0)))

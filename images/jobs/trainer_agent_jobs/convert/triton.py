@@ -1,7 +1,11 @@
 """Triton model repository: config.pbtxt files, model versions, labels and preprocessing.
 
-Text models are one ONNX model taking BYTES ``text``. Image models are an ensemble named after the model
-(BYTES ``image``, base64 PNG/JPEG) -> ``<model>_preprocess`` (Python backend) -> ``<model>_onnx``.
+scikit-learn text models are one ONNX model taking BYTES ``text`` (the vectorizer is in the graph). Torch
+text models are an ensemble named after the model (BYTES ``text``) -> ``<model>_tokenize`` (Python
+backend, the model's own tokenizer.json through Hugging Face ``tokenizers``) -> ``<model>_onnx``
+(``input_ids``/``attention_mask``). Image models are an ensemble (BYTES ``image``, base64 PNG/JPEG) ->
+``<model>_preprocess`` (Python backend) -> ``<model>_onnx``. On a GPU the ONNX models run on ONNX
+Runtime with its TensorRT execution provider in FP16 (the engine is built when Triton loads the model).
 """
 from __future__ import annotations
 
@@ -47,6 +51,48 @@ class TritonPythonModel:
 '''
 
 
+TOKENIZER_MODEL = '''"""Triton Python backend: BYTES ``text`` -> INT64 ``input_ids``/``attention_mask`` (written by the converter).
+
+The same tokenizer.json the model was trained with, through Hugging Face ``tokenizers``: truncated to
+maxLength tokens, padded to the longest row of the request.
+"""
+import json
+import os
+
+import numpy as np
+import triton_python_backend_utils as pb_utils
+from tokenizers import Tokenizer
+
+
+class TritonPythonModel:
+    def initialize(self, args):
+        here = os.path.dirname(os.path.abspath(__file__))
+        with open(os.path.join(here, "preprocessing.json")) as fh:
+            spec = json.load(fh)
+        self.tokenizer = Tokenizer.from_file(os.path.join(here, "tokenizer.json"))
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(max_length=int(spec["maxLength"]))
+        pad = self.tokenizer.token_to_id("[PAD]")
+        self.pad = 0 if pad is None else pad
+
+    def execute(self, requests):
+        responses = []
+        for request in requests:
+            raw = pb_utils.get_input_tensor_by_name(request, "text").as_numpy().reshape(-1)
+            texts = [x.decode("utf-8") if isinstance(x, bytes) else str(x) for x in raw]
+            encodings = self.tokenizer.encode_batch(texts)
+            longest = max([1] + [len(e.ids) for e in encodings])
+            ids = np.full((len(texts), longest), self.pad, dtype=np.int64)
+            mask = np.zeros((len(texts), longest), dtype=np.int64)
+            for i, e in enumerate(encodings):
+                ids[i, : len(e.ids)] = e.ids
+                mask[i, : len(e.ids)] = 1
+            responses.append(pb_utils.InferenceResponse(output_tensors=[
+                pb_utils.Tensor("input_ids", ids), pb_utils.Tensor("attention_mask", mask)]))
+        return responses
+'''
+
+
 @dataclass(frozen=True)
 class TensorRT:
     """Whether TensorRT can be used here, and what the repository uses instead."""
@@ -56,14 +102,15 @@ class TensorRT:
 
 
 def detect_tensorrt(accelerator: str, wanted: bool) -> TensorRT:
-    """TensorRT only when asked for, on a GPU, with trtexec or the tensorrt module present."""
+    """TensorRT when asked for and serving on a GPU: Triton's ONNX Runtime backend carries the TensorRT
+    execution provider and builds an FP16 engine when it loads the model, so nothing is compiled here
+    (an offline ``model.plan`` would have to match the TensorRT version inside the Triton image)."""
     if not wanted:
         return TensorRT(False, "TensorRT not requested: ONNX Runtime")
     if accelerator == "cpu":
         return TensorRT(False, "CPU serving: ONNX Runtime (TensorRT needs a GPU)")
-    if shutil.which("trtexec") or importlib.util.find_spec("tensorrt") is not None:
-        return TensorRT(True, "TensorRT found: ONNX Runtime with the TensorRT execution accelerator")
-    return TensorRT(False, "TensorRT not found (no trtexec, no tensorrt module): ONNX Runtime")
+    local = "; trtexec/tensorrt present here" if shutil.which("trtexec") or importlib.util.find_spec("tensorrt") else ""
+    return TensorRT(True, "GPU serving: ONNX Runtime's TensorRT execution provider in FP16, engine built by Triton at load" + local)
 
 
 def _dims(shape: list[int]) -> str:
@@ -93,23 +140,27 @@ def model_config(name: str, platform: str, inputs: list[tuple[str, str, list[int
                      f"  preferred_batch_size: [ {triton.max_batch_size} ]\n"
                      f"  max_queue_delay_microseconds: {triton.queue_delay_us}\n}}")
     if tensorrt and platform == "onnxruntime_onnx":
-        lines.append('optimization { execution_accelerators { gpu_execution_accelerator: [ { name: "tensorrt" } ] } }')
+        lines.append('optimization { execution_accelerators { gpu_execution_accelerator: [ { name: "tensorrt"\n'
+                     '  parameters { key: "precision_mode" value: "FP16" }\n'
+                     '  parameters { key: "max_workspace_size_bytes" value: "1073741824" } } ] } }')
     return "\n".join(lines) + "\n"
 
 
-def ensemble_config(name: str, steps_from: str, onnx_name: str, pixel_dims: list[int], classes: int,
+def ensemble_config(name: str, client_input: str, steps_from: str, onnx_name: str, tensors: list[str], classes: int,
                     triton: TritonSpec) -> str:
-    """config.pbtxt of the public image model: preprocessing then the ONNX model."""
-    head = model_config(name, "ensemble", [("image", "TYPE_STRING", [])],
+    """config.pbtxt of the public model: preprocessing (``client_input`` → ``tensors``), then the ONNX model."""
+    head = model_config(name, "ensemble", [(client_input, "TYPE_STRING", [])],
                         [("label", "TYPE_STRING", []), ("probabilities", "TYPE_FP32", [classes])],
                         triton, tensorrt=False, batching=False)
+    maps = "".join(f'      output_map {{ key: "{t}" value: "{t}" }}\n' for t in tensors)
+    inputs = "".join(f'      input_map {{ key: "{t}" value: "{t}" }}\n' for t in tensors)
     return head + (
         "ensemble_scheduling {\n  step [\n"
         f'    {{ model_name: "{steps_from}" model_version: -1\n'
-        '      input_map { key: "image" value: "image" }\n'
-        '      output_map { key: "pixels" value: "pixels" } },\n'
+        f'      input_map {{ key: "{client_input}" value: "{client_input}" }}\n'
+        f'{maps.rstrip()} }},\n'
         f'    {{ model_name: "{onnx_name}" model_version: -1\n'
-        '      input_map { key: "pixels" value: "pixels" }\n'
+        f'{inputs}'
         '      output_map { key: "label" value: "label" }\n'
         '      output_map { key: "probabilities" value: "probabilities" } }\n'
         "  ]\n}\n")
@@ -123,17 +174,32 @@ class Repository:
     model_dir: Path
     onnx_path: Path
     files: list[str]
+    model_bytes: int
+
+
+def _python_step(root: Path, name: str, code: str, meta: dict[str, Any], extra_files: list[Path],
+                 inputs: list[tuple[str, str, list[int]]], outputs: list[tuple[str, str, list[int]]], triton: TritonSpec) -> None:
+    """A Python-backend model: model.py, preprocessing.json and the files it reads, and its config."""
+    folder = root / name
+    (folder / "1").mkdir(parents=True, exist_ok=True)
+    (folder / "1" / "model.py").write_text(code)
+    for extra in extra_files:
+        shutil.copy(extra, folder / "1" / extra.name)
+    (folder / "1" / "preprocessing.json").write_text(json.dumps(meta, indent=2) + "\n")
+    (folder / "config.pbtxt").write_text(model_config(name, "", inputs, outputs, triton, tensorrt=False, backend="python"))
 
 
 def write_repository(root: Path, name: str, model: onnx.ModelProto, labels: list[str],
-                     preprocessing: dict[str, Any], triton: TritonSpec, tensorrt: bool) -> Repository:
-    """Write ``root/<name>/`` (and, for images, the preprocess and ONNX members of the ensemble)."""
+                     preprocessing: dict[str, Any], triton: TritonSpec, tensorrt: bool,
+                     tokenizer: Path | None = None) -> Repository:
+    """Write ``root/<name>/`` and, for ensembles, the preprocessing and ONNX members."""
     if root.exists():
         shutil.rmtree(root)
     public = root / name
     classes = len(labels)
     kind = preprocessing["kind"]
-    onnx_name = name if kind == "text" else f"{name}_onnx"
+    tokenized = kind == "text" and tokenizer is not None
+    onnx_name = f"{name}_onnx" if kind == "image" or tokenized else name
     onnx_dir = root / onnx_name
     (onnx_dir / "1").mkdir(parents=True, exist_ok=True)
     onnx_path = onnx_dir / "1" / "model.onnx"
@@ -142,28 +208,33 @@ def write_repository(root: Path, name: str, model: onnx.ModelProto, labels: list
                 maxBatchSize=triton.max_batch_size, queueDelayUs=triton.queue_delay_us,
                 instances=triton.instances)
     outputs = [("label", "TYPE_STRING", []), ("probabilities", "TYPE_FP32", [classes])]
-    if kind == "text":
+    if kind == "text" and not tokenized:
         (onnx_dir / "config.pbtxt").write_text(model_config(
             onnx_name, "onnxruntime_onnx", [("text", "TYPE_STRING", [])], outputs, triton, tensorrt))
+    elif tokenized:
+        assert tokenizer is not None
+        ids = [("input_ids", "TYPE_INT64", [-1]), ("attention_mask", "TYPE_INT64", [-1])]
+        (onnx_dir / "config.pbtxt").write_text(model_config(onnx_name, "onnxruntime_onnx", ids, outputs, triton, tensorrt))
+        (onnx_dir / "labels.txt").write_text("\n".join(labels) + "\n")
+        _python_step(root, f"{name}_tokenize", TOKENIZER_MODEL, meta, [tokenizer], [("text", "TYPE_STRING", [])], ids, triton)
+        (public / "1").mkdir(parents=True, exist_ok=True)
+        (public / "config.pbtxt").write_text(ensemble_config(name, "text", f"{name}_tokenize", onnx_name,
+                                                             ["input_ids", "attention_mask"], classes, triton))
+        shutil.copy(tokenizer, public / "tokenizer.json")
     else:
         pixel_dims = ([preprocessing["channels"], preprocessing["height"], preprocessing["width"]]
                       if preprocessing.get("layout") == "chw"
                       else [preprocessing["channels"] * preprocessing["height"] * preprocessing["width"]])
-        (onnx_dir / "config.pbtxt").write_text(model_config(
-            onnx_name, "onnxruntime_onnx", [("pixels", "TYPE_FP32", pixel_dims)], outputs, triton, tensorrt))
+        pixels = [("pixels", "TYPE_FP32", pixel_dims)]
+        (onnx_dir / "config.pbtxt").write_text(model_config(onnx_name, "onnxruntime_onnx", pixels, outputs, triton, tensorrt))
         (onnx_dir / "labels.txt").write_text("\n".join(labels) + "\n")
-        pre_name = f"{name}_preprocess"
-        pre_dir = root / pre_name
-        (pre_dir / "1").mkdir(parents=True, exist_ok=True)
-        (pre_dir / "1" / "model.py").write_text(PYTHON_MODEL)
-        shutil.copy(Path(__file__).with_name("image_preprocessing.py"), pre_dir / "1" / "image_preprocessing.py")
-        (pre_dir / "1" / "preprocessing.json").write_text(json.dumps(meta, indent=2) + "\n")
-        (pre_dir / "config.pbtxt").write_text(model_config(
-            pre_name, "", [("image", "TYPE_STRING", [])], [("pixels", "TYPE_FP32", pixel_dims)],
-            triton, tensorrt=False, backend="python"))
+        _python_step(root, f"{name}_preprocess", PYTHON_MODEL, meta, [Path(__file__).with_name("image_preprocessing.py")],
+                     [("image", "TYPE_STRING", [])], pixels, triton)
         (public / "1").mkdir(parents=True, exist_ok=True)
-        (public / "config.pbtxt").write_text(ensemble_config(name, pre_name, onnx_name, pixel_dims, classes, triton))
+        (public / "config.pbtxt").write_text(ensemble_config(name, "image", f"{name}_preprocess", onnx_name, ["pixels"], classes, triton))
     (public / "labels.txt").write_text("\n".join(labels) + "\n")
     (public / "preprocessing.json").write_text(json.dumps(meta, indent=2) + "\n")
     files = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
-    return Repository(root=root, model_dir=public, onnx_path=onnx_path, files=files)
+    # What the delivered model weighs: the ONNX graph, plus the tokenizer file it cannot run without.
+    model_bytes = onnx_path.stat().st_size + (tokenizer.stat().st_size if tokenized and tokenizer else 0)
+    return Repository(root=root, model_dir=public, onnx_path=onnx_path, files=files, model_bytes=model_bytes)

@@ -7,11 +7,12 @@ from pathlib import Path
 from typing import Iterable
 
 
-def data_digest(split_files: Iterable[Path]) -> str:
-    """``sha256:<hex>`` over each split file's name and bytes, and each image file it references."""
+def data_digest(split_files: Iterable[Path], root: Path) -> str:
+    """``sha256:<hex>`` over each split file's path (relative to ``root``) and bytes, and each image file
+    it references."""
     digest = hashlib.sha256()
     for path in split_files:
-        digest.update(path.name.encode() + b"\0")
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
         data = path.read_bytes()
         digest.update(data)
         for line in data.decode("utf-8").splitlines():

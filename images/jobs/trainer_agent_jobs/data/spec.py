@@ -8,7 +8,7 @@ PRE_SPLIT_OPERATIONS = ("clean", "dedupe")
 OPERATION_DEFAULTS: dict[str, dict[str, Any]] = {
     "clean": {"lowercase": False, "maxChars": None},
     "dedupe": {"near": True, "nearThreshold": 0.95},
-    "label-errors": {"action": "correct", "folds": 5, "minCorrectionConfidence": 0.6},
+    "label-errors": {"action": "correct", "folds": 5, "minCorrectionConfidence": 0.9, "minMargin": 0.5},
     "auto-label": {"teacherModelDir": None, "confidenceThreshold": 0.9},
     "augment": {"targetMinorityRatio": 0.5, "maxFactor": 2.0},
     "reduce": {"maxRows": None},
@@ -49,6 +49,8 @@ class DataSpec:
     sources: tuple[Source, ...]
     operations: tuple[Operation, ...] = ()
     test_fraction: float = 0.2
+    min_holdout_rows: int = 300
+    folds: int = 5
     seed: int = 0
 
 
@@ -68,4 +70,6 @@ def parse(raw: dict[str, Any]) -> DataSpec:
     return DataSpec(
         task=raw["task"], modality=raw["modality"], sources=sources, operations=operations,
         test_fraction=float(raw.get("testFraction", 0.2)), seed=int(raw.get("seed", 0)),
+        min_holdout_rows=int(raw.get("evaluation", {}).get("minHoldoutRows", 300)),
+        folds=int(raw.get("evaluation", {}).get("folds", 5)),
     )

@@ -100,3 +100,57 @@ def test_planted_label_noise_is_found_and_correcting_it_beats_training_on_it(spa
         accuracy[name] = trained.result["metrics"]["accuracy"]
     print(f"planted noise: accuracy after correction {accuracy['fixed']:.4f}, without {accuracy['raw']:.4f}")
     assert accuracy["fixed"] > accuracy["raw"]
+
+
+def write_shapes(root: Path, n: int, seed: int, flip: float = 0.0) -> set[str]:
+    """GENERATED 24×24 images of circles, squares and triangles (random size, position and noise), in an
+    imagefolder; a fraction ``flip`` is filed under a wrong class. Returns the names of the flipped files."""
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    rng = random.Random(seed)
+    shapes = ["circle", "square", "triangle"]
+    flipped: set[str] = set()
+    for i in range(n):
+        shape = shapes[i % 3]
+        image = Image.new("L", (24, 24), 0)
+        draw = ImageDraw.Draw(image)
+        r, cx, cy = rng.randint(5, 9), rng.randint(10, 14), rng.randint(10, 14)
+        if shape == "circle":
+            draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=255)
+        elif shape == "square":
+            draw.rectangle([cx - r, cy - r, cx + r, cy + r], fill=255)
+        else:
+            draw.polygon([(cx, cy - r), (cx - r, cy + r), (cx + r, cy + r)], fill=255)
+        noisy = np.clip(np.asarray(image, dtype=np.float32) + np.random.default_rng(seed * 100000 + i).normal(0, 25, (24, 24)), 0, 255)
+        label = shape
+        if rng.random() < flip:
+            label = rng.choice([s for s in shapes if s != shape])
+            flipped.add(f"shape-{i:04d}.png")
+        (root / label).mkdir(parents=True, exist_ok=True)
+        Image.fromarray(noisy.astype(np.uint8), mode="L").save(root / label / f"shape-{i:04d}.png")
+    return flipped
+
+
+@pytest.mark.parametrize("name, flip", [("clean shapes: nothing is corrected", 0.0), ("5% of the shapes filed wrongly", 0.05)])
+def test_label_correction_changes_only_wrong_labels(name: str, flip: float, tmp_path: Path) -> None:
+    """Corrections need strong agreement: none on clean data, and nearly all of them right on noisy data."""
+    flipped = write_shapes(tmp_path / "shapes", 450, seed=3, flip=flip)
+    spec = {"task": "image-classification", "modality": "image", "seed": 0, "testFraction": 0.2,
+            "evaluation": {"minHoldoutRows": 50},
+            "operations": [{"op": "label-errors"}],
+            "sources": [{"name": "shapes", "uri": f"file://{tmp_path / 'shapes'}", "format": "imagefolder"}]}
+    run = run_job("data", spec, tmp_path / "data")
+    assert run.code == 0, run.stderr[-2000:]
+    issues = [json.loads(line) for line in (run.out / "label-issues.jsonl").read_text().splitlines()] if (run.out / "label-issues.jsonl").is_file() else []
+    corrected = {Path(i["image"]).name for i in issues if i["action"] == "corrected"}
+    in_train = {Path(json.loads(line)["image"]).name for line in (run.out / "train.jsonl").read_text().splitlines()}
+    planted = flipped & in_train
+    right = len(corrected & planted)
+    print(f"{name}: {len(planted)} planted in train, {len(issues)} issues, {len(corrected)} corrected, {right} of them right")
+    if not planted:
+        assert corrected == set()
+    else:
+        assert right / max(1, len(corrected)) >= 0.9, "a correction must almost always be right"
+        assert right >= len(planted) / 2
+    assert run.result["profile"]["labelIssues"]["corrected"] == len(corrected)

@@ -34,14 +34,16 @@ def test_redact(name: str, text: str, expected: str) -> None:
     assert redact(text) == expected
 
 
-@pytest.mark.parametrize("name, action, confidence, expected", [
-    ("confident suggestion is applied", "correct", 0.9, "corrected"),
-    ("unsure suggestion is flagged for review", "correct", 0.5, "flagged"),
-    ("flag never relabels", "flag", 0.99, "flagged"),
-    ("drop removes", "drop", 0.99, "dropped"),
+@pytest.mark.parametrize("name, action, confidence, margin, agreed, expected", [
+    ("confident, clear and agreed by every repeat: corrected", "correct", 0.9, 0.8, True, "corrected"),
+    ("unsure suggestion is flagged for review", "correct", 0.6, 0.8, True, "flagged"),
+    ("a narrow margin over the given label is flagged", "correct", 0.9, 0.3, True, "flagged"),
+    ("repeats that disagree are flagged", "correct", 0.95, 0.9, False, "flagged"),
+    ("flag never relabels", "flag", 0.99, 0.99, True, "flagged"),
+    ("drop removes", "drop", 0.99, 0.99, True, "dropped"),
 ])
-def test_decide_action(name: str, action: str, confidence: float, expected: str) -> None:
-    assert decide_action(action, confidence, 0.6) == expected
+def test_decide_action(name: str, action: str, confidence: float, margin: float, agreed: bool, expected: str) -> None:
+    assert decide_action(action, confidence, margin, agreed, 0.8, 0.5) == expected
 
 
 @pytest.mark.parametrize(

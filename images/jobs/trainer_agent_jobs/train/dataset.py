@@ -1,6 +1,7 @@
-"""The prepared splits of a data job's output, as records and model inputs."""
+"""The data job's output read back (its evaluation plan and views), and records turned into model inputs."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -11,30 +12,62 @@ from ..common.features import ImageGeometry, image_matrix, infer_geometry, texts
 from ..common.jsonl import read_jsonl
 from ..common.records import Record, from_row
 from ..common.runner import JobError
+from ..data.evaluation import FINAL
+
+
 
 
 @dataclass(frozen=True)
-class Splits:
-    """train / test / unlabelled records of a data dir."""
+class ViewData:
+    """One view of the data job's evaluation plan: what a fit learns from and what it is scored on."""
 
+    name: str
     train: list[Record]
     test: list[Record]
     unlabelled: list[Record]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The data job's evaluation plan, read back: every view, in the order they are fitted."""
+
+    method: str
+    folds: int | None
+    views: list[ViewData]
     digest: str | None
 
+    @property
+    def final(self) -> ViewData:
+        """The view the deployed model learns from."""
+        return next(v for v in self.views if v.name == FINAL)
 
-def load_splits(data_dir: str) -> Splits:
-    """Read train.jsonl, test.jsonl, unlabelled.jsonl (and the digest from result.json when present)."""
+    @property
+    def scored(self) -> list[ViewData]:
+        """Views whose test rows are scored: the folds in cross-validation, the final view in holdout."""
+        return [v for v in self.views if v.name != FINAL] if self.method == "cross-validation" else [self.final]
+
+
+def _read_view(root: Path, name: str, directory: str) -> ViewData:
+    base = root / directory if directory else root
+    load = lambda split: [from_row(row, f"{name}/{split}", i) for i, row in enumerate(read_jsonl(base / f"{split}.jsonl"))]  # noqa: E731
+    return ViewData(name, load("train"), load("test"), load("unlabelled"))
+
+
+def load_plan(data_dir: str) -> Plan:
+    """Read evaluation.json and every view's splits (a data dir without evaluation.json is one holdout view)."""
     root = Path(data_dir)
     if not (root / "train.jsonl").is_file():
         raise JobError(f"{root}/train.jsonl not found: is dataDir the data job's output?")
-    load = lambda name: [from_row(row, name, i) for i, row in enumerate(read_jsonl(root / f"{name}.jsonl"))]  # noqa: E731
     digest = None
     if (root / "result.json").is_file():
-        import json
-
         digest = json.loads((root / "result.json").read_text()).get("digest")
-    return Splits(load("train"), load("test"), load("unlabelled"), digest)
+    if not (root / "evaluation.json").is_file():
+        return Plan("holdout", None, [_read_view(root, FINAL, "")], digest)
+    raw = json.loads((root / "evaluation.json").read_text())
+    views = [_read_view(root, v["name"], v["directory"]) for v in raw["views"]]
+    # Fold views first, the final view last: a teacher's fold predictions exist before a student needs them.
+    views.sort(key=lambda v: v.name == FINAL)
+    return Plan(str(raw["method"]), raw.get("folds"), views, digest)
 
 
 def model_inputs(records: Sequence[Record], modality: str, geometry: ImageGeometry | None) -> Any:

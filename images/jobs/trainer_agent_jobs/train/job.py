@@ -1,6 +1,14 @@
-"""The train job: fit the chosen family, evaluate on the locked test (or k-fold when small), save."""
+"""The train job: fit the chosen family on every view of the data job's evaluation plan, score, save.
+
+Holdout: one fit on the training rows, scored on the locked test rows. Cross-validation: one fit per
+fold (scored on that fold's test rows, with the labels the user gave), then the final fit on every
+labelled row, which is the model that is saved. Each fit sees only its view's training and unlabelled
+rows (and the teacher's pseudo-labels for that same view), so the score is an honest estimate. Fits a
+killed job finished are not redone; a torch fit it was in resumes from its newest checkpoint.
+"""
 from __future__ import annotations
 
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,91 +17,90 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..common import events
-from ..common.features import ImageGeometry
 from ..common.records import Record
 from ..common.runner import JobError
 from ..common.versions import package_versions
 from . import plots
-from .dataset import encode_labels, geometry_for, load_splits, model_inputs
-from .families import build_estimator, family_for
-from .measure import count_parameters, file_bytes
-from .metrics import (bootstrap_intervals, classification_metrics, confusion, per_class_report,
-                      summarise_folds)
-from .model_io import save_model
+from .dataset import Plan, encode_labels, geometry_for, load_plan
+from .families import family_for
+from .metrics import bootstrap_intervals, classification_metrics, confusion, per_class_report
 from .spec import TrainSpec, parse
-from .teacher import pseudo_label
+from .teacher import pseudo_labels, save_unlabelled_predictions
+from .trainers import PseudoLabels, SklearnTrainer, Trainer
 
 LEARNING_CURVE_FRACTIONS = (0.1, 0.25, 0.5)
+VIEWS_DIR = "views"
 
 
 @dataclass(frozen=True)
-class Evaluation:
-    """What the evaluation measured."""
+class Scored:
+    """One view's test rows with their given labels and the fit's probabilities."""
 
-    method: str
-    rows: int
-    folds: int | None
-    metrics: dict[str, float]
-    intervals: dict[str, dict[str, float]]
     y_true: np.ndarray
-    y_pred: np.ndarray
+    probabilities: np.ndarray
 
 
-class Trainer:
-    """Fits and scores one family on records, with fixed labels and image geometry."""
+def make_trainer(spec: TrainSpec, labels: Sequence[str], plan: Plan, out: Path) -> Trainer:
+    """The trainer for the spec's family (scikit-learn, or torch on the best device here)."""
+    family = family_for(spec.family, spec.modality)
+    if family.framework == "torch":
+        from .torch_env import select_device
+        from .torch_loop import Progress, TerminationFlag
+        from .torch_trainers import torch_trainer
 
-    def __init__(self, spec: TrainSpec, labels: Sequence[str], geometry: ImageGeometry | None) -> None:
-        self.spec, self.labels, self.geometry = spec, list(labels), geometry
-
-    def fit(self, records: Sequence[Record]) -> Any:
-        """A fitted estimator."""
-        estimator = build_estimator(self.spec.family, self.spec.modality, self.spec.hyperparameters, self.spec.seed)
-        return estimator.fit(model_inputs(records, self.spec.modality, self.geometry), encode_labels(records, self.labels))
-
-    def probabilities(self, estimator: Any, records: Sequence[Record]) -> np.ndarray:
-        """``[N, len(labels)]`` probabilities (columns of classes absent from training stay 0)."""
-        raw = estimator.predict_proba(model_inputs(records, self.spec.modality, self.geometry))
-        full = np.zeros((len(records), len(self.labels)))
-        full[:, estimator.classes_.astype(int)] = raw
-        return full
-
-
-def holdout(trainer: Trainer, train: list[Record], test: list[Record], seed: int) -> tuple[Any, Evaluation]:
-    """Fit on train, score on the locked test; bootstrap intervals."""
-    estimator = trainer.fit(train)
-    probabilities = trainer.probabilities(estimator, test)
-    y_true = encode_labels(test, trainer.labels)
-    metrics = classification_metrics(y_true, probabilities)
-    return estimator, Evaluation("holdout", len(test), None, metrics, bootstrap_intervals(y_true, probabilities, seed),
-                                 y_true, probabilities.argmax(axis=1))
+        device = select_device(str(spec.hyperparameters.get("device", "auto")), bool(spec.hyperparameters.get("mixedPrecision", True)))
+        events.log(f"Training {spec.model_id} with PyTorch on {device.name}"
+                   + (f" (mixed precision {device.amp_dtype})" if device.amp_dtype else ""))
+        trainer = torch_trainer(spec.modality, task=spec.task, family=spec.family, model_id=spec.model_id,
+                                hyperparameters=dict(family.defaults, **spec.hyperparameters), seed=spec.seed,
+                                labels=labels, out=out, device=device, progress=Progress(1), stop=TerminationFlag())
+        trainer.progress.total = sum(trainer.planned_steps(v, len(v.unlabelled) if spec.teacher else 0) for v in plan.views) or 1
+        return trainer
+    return SklearnTrainer(spec.family, spec.modality, spec.hyperparameters, spec.seed, labels,
+                          geometry_for(plan.final.train, spec.modality), spec.task, spec.model_id)
 
 
-def cross_validate(
-    trainer: Trainer, labelled: list[Record], extra: list[Record], folds: int, seed: int,
-) -> tuple[Any, Evaluation]:
-    """Stratified k-fold over the labelled rows (pseudo-labelled ``extra`` only ever trains); final fit on all."""
-    from sklearn.model_selection import StratifiedKFold
-
-    y = encode_labels(labelled, trainer.labels)
-    k = max(2, min(folds, int(np.bincount(y)[np.bincount(y) > 0].min())))
-    splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
-    per_fold, y_true, y_pred = [], [], []
-    for n, (train_index, test_index) in enumerate(splitter.split(np.zeros(len(y)), y), start=1):
-        fold_train = [labelled[i] for i in train_index] + extra
-        fold_test = [labelled[i] for i in test_index]
-        probabilities = trainer.probabilities(trainer.fit(fold_train), fold_test)
-        per_fold.append(classification_metrics(y[test_index], probabilities))
-        y_true.append(y[test_index])
-        y_pred.append(probabilities.argmax(axis=1))
-        events.progress("evaluate", n, k, {"accuracy": per_fold[-1]["accuracy"]})
-    summary = summarise_folds(per_fold)
-    estimator = trainer.fit(labelled + extra)
-    return estimator, Evaluation("cross-validation", len(labelled), k, summary.metrics, summary.intervals,
-                                 np.concatenate(y_true), np.concatenate(y_pred))
+def view_done_path(out: Path, view: str) -> Path:
+    return out / VIEWS_DIR / f"{view}.npz"
 
 
-def learning_curve_points(trainer: Trainer, train: list[Record], test: list[Record], final: float, seed: int) -> list[tuple[int, float]]:
-    """Accuracy on the evaluation rows for growing stratified fractions of train; the full fit is the last point."""
+def fit_views(spec: TrainSpec, plan: Plan, trainer: Trainer, out: Path) -> tuple[list[Scored], Any, PseudoLabels | None]:
+    """Fit every view (skipping fold views a killed run finished); returns the scored views, the final
+    fit and the final view's pseudo-labels."""
+    scored: list[Scored] = []
+    final_fit: Any = None
+    final_pseudo: PseudoLabels | None = None
+    for n, view in enumerate(plan.views, start=1):
+        done = view_done_path(out, view.name)
+        is_final = view.name == plan.final.name
+        if done.is_file() and not is_final:
+            saved = np.load(done)
+            scored.append(Scored(saved["y_true"], saved["probabilities"]))
+            events.log(f"View {view.name} was fitted by an earlier run: reused")
+            continue
+        pseudo = None
+        if spec.teacher:
+            pseudo = pseudo_labels(view, spec.teacher.model_dir, spec.teacher.confidence_threshold,
+                                   spec.teacher.max_rows, trainer.labels, spec.teacher.temperature)
+            events.log(f"View {view.name}: {len(pseudo)} of {len(view.unlabelled)} unlabelled rows pseudo-labelled by the teacher")
+        events.log(f"Fitting view {view.name} ({n}/{len(plan.views)}): {len(view.train)} training rows, {len(view.test)} test rows")
+        fitted = trainer.fit(view, pseudo)
+        if view.unlabelled:
+            save_unlabelled_predictions(out, view.name, trainer.probabilities(fitted, view.unlabelled), trainer.labels)
+        if view.name in {v.name for v in plan.scored}:
+            result = Scored(encode_labels(view.test, trainer.labels), trainer.probabilities(fitted, view.test))
+            scored.append(result)
+            done.parent.mkdir(parents=True, exist_ok=True)
+            np.savez(done, y_true=result.y_true, probabilities=result.probabilities)
+            events.progress("evaluate", len(scored), len(plan.scored), classification_metrics(result.y_true, result.probabilities))
+        shutil.rmtree(out / "checkpoints" / view.name, ignore_errors=True)
+        if is_final:
+            final_fit, final_pseudo = fitted, pseudo
+    return scored, final_fit, final_pseudo
+
+
+def learning_curve_points(trainer: SklearnTrainer, train: list[Record], test: list[Record], seed: int) -> list[tuple[int, float]]:
+    """Accuracy on the test rows for growing stratified fractions of train (scikit-learn families only)."""
     from sklearn.model_selection import train_test_split
 
     points: list[tuple[int, float]] = []
@@ -105,9 +112,9 @@ def learning_curve_points(trainer: Trainer, train: list[Record], test: list[Reco
             continue
         if len({r.label for r in subset}) < 2:
             continue
-        probabilities = trainer.probabilities(trainer.fit(subset), test)
+        probabilities = trainer.probabilities(trainer.fit_records(subset), test)
         points.append((len(subset), classification_metrics(encode_labels(test, trainer.labels), probabilities)["accuracy"]))
-    return points + [(len(train), final)]
+    return points
 
 
 def objective_outcomes(spec: TrainSpec, metrics: dict[str, float]) -> list[dict[str, Any]]:
@@ -116,11 +123,15 @@ def objective_outcomes(spec: TrainSpec, metrics: dict[str, float]) -> list[dict[
              "met": o.met_by(metrics.get(o.metric))} for o in spec.objectives]
 
 
-def model_bytes(estimator: Any, model_dir: Path) -> int:
-    """Bytes of model.joblib plus any pretrained weights the estimator loads from a package instead of
-    pickling them (the MiniLM teacher: ~91 MB of safetensors/tokenizer beside a few-KB joblib)."""
-    external = getattr(estimator, "external_weight_bytes", None)
-    return file_bytes(model_dir / "model.joblib") + (int(external()) if callable(external) else 0)
+def write_plots(spec: TrainSpec, plan: Plan, trainer: Trainer, matrix: list[list[int]], accuracy: float, out: Path) -> list[str]:
+    """Confusion matrix; the learning curve (scikit-learn, holdout) or the training curve (torch)."""
+    files = [plots.confusion_matrix(matrix, trainer.labels, out / "confusion-matrix.png").name]
+    if isinstance(trainer, SklearnTrainer) and spec.learning_curve and plan.method == "holdout" and plan.final.test:
+        points = learning_curve_points(trainer, plan.final.train, plan.final.test, spec.seed) + [(len(plan.final.train), accuracy)]
+        files.append(plots.learning_curve(points, "accuracy", out / "learning-curve.png").name)
+    if trainer.report.curve:
+        files.append(plots.training_curve(trainer.report.curve, out / "training-curve.png").name)
+    return files
 
 
 def run(raw: dict[str, Any], out: Path) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -128,61 +139,44 @@ def run(raw: dict[str, Any], out: Path) -> tuple[dict[str, Any], dict[str, Any]]
     started = time.monotonic()
     spec = parse(raw)
     family_for(spec.family, spec.modality)
-    splits = load_splits(spec.data_dir)
-    labels = sorted({r.label for r in splits.train + splits.test if r.label is not None})
-    if len({r.label for r in splits.train}) < 2:
+    plan = load_plan(spec.data_dir)
+    labels = sorted({r.label for v in plan.views for r in v.train + v.test if r.label is not None})
+    if len({r.label for r in plan.final.train}) < 2:
         raise JobError("the training split needs at least two classes")
-    geometry = geometry_for(splits.train, spec.modality)
-    trainer = Trainer(spec, labels, geometry)
-    events.progress("train", 0, 3, {"trainRows": len(splits.train), "testRows": len(splits.test)})
-
-    pseudo: list[Record] = []
-    if spec.teacher:
-        result = pseudo_label(splits.unlabelled, spec.teacher.model_dir, spec.teacher.confidence_threshold,
-                              spec.teacher.max_rows, labels)
-        pseudo = result.records
-        events.log(f"Pseudo-labelled {len(pseudo)} of {result.offered} unlabelled rows with the teacher")
-    events.progress("train", 1, 3, {"pseudoLabelled": len(pseudo)})
-
-    if len(splits.test) <= spec.cross_validation_below_rows:
-        estimator, evaluation = cross_validate(trainer, splits.train + splits.test, pseudo, spec.folds, spec.seed)
-        curve_train, curve_test = (splits.train + pseudo, splits.test)
-    else:
-        estimator, evaluation = holdout(trainer, splits.train + pseudo, splits.test, spec.seed)
-        curve_train, curve_test = (splits.train + pseudo, splits.test)
-    events.progress("train", 2, 3, evaluation.metrics)
-    events.log(f"Evaluated {spec.model_id} by {evaluation.method} on {evaluation.rows} rows: {evaluation.metrics}")
+    if not any(v.test for v in plan.scored):
+        raise JobError("the evaluation plan has no test rows to score")
+    trainer = make_trainer(spec, labels, plan, out)
+    scored, final_fit, final_pseudo = fit_views(spec, plan, trainer, out)
+    y_true = np.concatenate([s.y_true for s in scored])
+    probabilities = np.concatenate([s.probabilities for s in scored])
+    metrics = classification_metrics(y_true, probabilities)
+    intervals = bootstrap_intervals(y_true, probabilities, spec.seed)
+    events.log(f"Evaluated {spec.model_id} by {plan.method} on {len(y_true)} rows: {metrics}")
 
     versions = package_versions()
     model_dir = out / "model"
-    save_model(model_dir, estimator, task=spec.task, modality=spec.modality, model_id=spec.model_id,
-               family=spec.family, labels=labels, geometry=geometry, versions=versions)
-    matrix = confusion(evaluation.y_true, evaluation.y_pred, len(labels))
-    plot_files = [plots.confusion_matrix(matrix, labels, out / "confusion-matrix.png").name]
-    if spec.learning_curve and curve_test:
-        points = learning_curve_points(trainer, curve_train, curve_test, evaluation.metrics["accuracy"]
-                                       if evaluation.method == "holdout" else float("nan"), spec.seed)
-        points = [p for p in points if not np.isnan(p[1])]
-        plot_files.append(plots.learning_curve(points, "accuracy", out / "learning-curve.png").name)
-    events.progress("train", 3, 3, {})
+    trainer.save(final_fit, model_dir, versions)
+    parameters, model_bytes = trainer.measure(final_fit, model_dir)
+    matrix = confusion(y_true, probabilities.argmax(axis=1), len(labels))
+    plot_files = write_plots(spec, plan, trainer, matrix, metrics["accuracy"], out)
 
-    outcomes = objective_outcomes(spec, evaluation.metrics)
+    outcomes = objective_outcomes(spec, metrics)
+    evaluation = {"method": plan.method, "rows": int(len(y_true)), **({"folds": plan.folds} if plan.folds else {})}
     result_doc = {
         "kind": "train", "modelId": spec.model_id, "family": spec.family,
-        "metrics": evaluation.metrics, "intervals": evaluation.intervals,
-        "evaluation": {"method": evaluation.method, "rows": evaluation.rows,
-                       **({"folds": evaluation.folds} if evaluation.folds else {})},
+        "metrics": metrics, "intervals": intervals, "evaluation": evaluation,
         "objectives": outcomes, "objectivesMet": all(o["met"] for o in outcomes),
-        "parameters": count_parameters(estimator), "modelBytes": model_bytes(estimator, model_dir),
-        "trainRows": len(splits.train) + (len(splits.test) if evaluation.method == "cross-validation" else 0),
-        "pseudoLabelledRows": len(pseudo),
+        "parameters": parameters, "modelBytes": model_bytes,
+        "trainRows": len(plan.final.train), "pseudoLabelledRows": len(final_pseudo) if final_pseudo else 0,
         "durationSeconds": round(time.monotonic() - started, 3), "seed": spec.seed,
-        **({"dataDigest": splits.digest} if splits.digest else {}),
-        "perClass": per_class_report(evaluation.y_true, evaluation.y_pred, labels),
+        **({"dataDigest": plan.digest} if plan.digest else {}),
+        "perClass": per_class_report(y_true, probabilities.argmax(axis=1), labels),
         "confusionMatrix": {"labels": labels, "matrix": matrix},
         "plots": plot_files, "modelDir": str(model_dir), "packageVersions": versions,
+        "training": {"framework": "torch" if not isinstance(trainer, SklearnTrainer) else "sklearn",
+                     "hyperparameters": getattr(trainer, "h", spec.hyperparameters), **trainer.report.details},
     }
     summary = {k: result_doc[k] for k in ("kind", "modelId", "family", "metrics", "objectivesMet", "parameters",
                                           "modelBytes", "trainRows", "pseudoLabelledRows", "durationSeconds", "seed")}
-    summary["evaluation"] = result_doc["evaluation"]
+    summary["evaluation"] = evaluation
     return result_doc, summary

@@ -39,3 +39,16 @@ def learning_curve(points: Sequence[tuple[int, float]], metric: str, path: Path)
     figure.savefig(path, dpi=80)
     plt.close(figure)
     return path
+
+
+def training_curve(history: Sequence[dict[str, float]], path: Path) -> Path:
+    """The validation metric after each epoch (what early stopping watched)."""
+    figure, axis = plt.subplots(figsize=(5, 3))
+    axis.plot([p["epoch"] for p in history], [p["metric"] for p in history], marker="o")
+    axis.set_xlabel("epoch")
+    axis.set_ylabel("validation metric")
+    axis.set_title("Training curve")
+    figure.tight_layout()
+    figure.savefig(path, dpi=80)
+    plt.close(figure)
+    return path

@@ -22,11 +22,12 @@ class Objective:
 
 @dataclass(frozen=True)
 class Teacher:
-    """Hierarchical mode: a trained model dir that pseudo-labels unlabelled.jsonl."""
+    """Hierarchical mode: a trained model whose per-view predictions label the unlabelled rows."""
 
     model_dir: str
     confidence_threshold: float = 0.9
     max_rows: int | None = None
+    temperature: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -42,8 +43,6 @@ class TrainSpec:
     objectives: tuple[Objective, ...] = ()
     seed: int = 0
     teacher: Teacher | None = None
-    cross_validation_below_rows: int = 300
-    folds: int = 5
     learning_curve: bool = True
 
 
@@ -57,8 +56,7 @@ def parse(raw: dict[str, Any]) -> TrainSpec:
         objectives=tuple(Objective(o["metric"], o["op"], float(o["value"])) for o in raw.get("objectives", [])),
         seed=int(raw.get("seed", 0)),
         teacher=None if not teacher else Teacher(
-            teacher["modelDir"], float(teacher.get("confidenceThreshold", 0.9)), teacher.get("maxRows")),
-        cross_validation_below_rows=int(raw.get("crossValidationBelowRows", 300)),
-        folds=int(raw.get("folds", 5)),
+            teacher["modelDir"], float(teacher.get("confidenceThreshold", 0.9)), teacher.get("maxRows"),
+            float(teacher.get("temperature", 0.5))),
         learning_curve=bool(raw.get("learningCurve", True)),
     )

@@ -133,15 +133,15 @@ def test_small_test_split_is_evaluated_by_stratified_k_fold_with_an_interval(dig
     data = run_job("data", {"task": "image-classification", "modality": "image", "seed": 0, "testFraction": 0.25,
                             "sources": [{"name": "small", "uri": f"file://{tmp_path / 'small'}", "format": "imagefolder"}]},
                    tmp_path / "data")
-    run = run_job("train", train_spec(data.out, {"id": "nb", "family": "sklearn-naive-bayes"}, "image", folds=5), tmp_path / "cv")
+    run = run_job("train", train_spec(data.out, {"id": "nb", "family": "sklearn-naive-bayes"}, "image"), tmp_path / "cv")
     assert run.code == 0, run.stderr[-2000:]
+    assert data.result["profile"]["evaluation"]["method"] == "cross-validation"
     assert run.result["evaluation"] == {"method": "cross-validation", "rows": 400, "folds": 5}
     interval = run.result["intervals"]["accuracy"]
     assert interval["low"] < run.result["metrics"]["accuracy"] <= interval["high"]
 
 
 @pytest.mark.parametrize("name, model, message", [
-    ("a torch family without torch installed says how to get it", {"id": "cnn", "family": "torch-cnn-small"}, "torch"),
     ("an unknown family lists the known ones", {"id": "x", "family": "sklearn-quantum"}, "unknown model family"),
     ("a text family on images is refused", {"id": "x", "family": "sklearn-tfidf-logreg"}, "trains ['text'] data"),
 ])
