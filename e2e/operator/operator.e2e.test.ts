@@ -104,7 +104,6 @@ beforeAll(async () => {
   const config = (await import('yaml')).parse((await import('yaml')).parse(rendered).data['config.yaml']) as Record<string, any>;
   config['artifacts'] = { ...config['artifacts'], mountPath: artifacts, localPath: artifacts };
   config['jobs'] = { ...config['jobs'], podAnnotations: { 'traineragent.io/hold': 'true' }, resources: { requests: { cpu: '100m', memory: '256Mi' } } };
-  config['requeueWhileRunningSeconds'] = 1;
   writeFileSync(join(work, 'operator.yaml'), stringify(config));
 
   runner = new JobRunner(admin, ns, python());
