@@ -5,14 +5,14 @@ export interface SpreadResyncOptions {
   /** The keys to resync now (read at each tick, so new and deleted keys are followed). */
   keys: () => Iterable<string>;
   enqueue: (key: string) => void;
-  /** Ticks per period; a key's tick is fixed by a hash of the key. */
+  /** Ticks per period (default: one a second); a key's tick is fixed by a hash of the key. */
   slots?: number;
 }
 
 /**
  * A periodic resync that never bursts: the period is cut into slots and each key is enqueued in
  * its own slot (a hash of the key), so 1,000 requests with a 10-minute period make one or two
- * reconciles a second, always the same ones in the same order, instead of 1,000 at once.
+ * reconciles a second instead of 1,000 at once.
  */
 export class SpreadResync {
   private timer: NodeJS.Timeout | undefined;
@@ -20,7 +20,7 @@ export class SpreadResync {
   private readonly slots: number;
 
   constructor(private readonly options: SpreadResyncOptions) {
-    this.slots = Math.max(1, options.slots ?? 60);
+    this.slots = Math.max(1, options.slots ?? Math.round(options.periodMs / 1000));
   }
 
   start(): void {
