@@ -98,14 +98,15 @@ export async function runScale(options: ScaleOptions): Promise<ScaleReport> {
   await applyYaml(options.work, { apiVersion: 'v1', kind: 'PersistentVolume', metadata: { name: `${ns}-artifacts` }, spec: { capacity: { storage: '1Gi' }, accessModes: ['ReadWriteMany'], storageClassName: 'e2e-manual', hostPath: { path: artifacts }, claimRef: { namespace: ns, name: 'trainer-agent-artifacts' } } });
   await applyYaml(options.work, { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'trainer-agent-artifacts', namespace: ns }, spec: { accessModes: ['ReadWriteMany'], storageClassName: 'e2e-manual', volumeName: `${ns}-artifacts`, resources: { requests: { storage: '1Gi' } } } });
 
-  // The operator's config as the chart renders it, with host paths and held job pods.
-  const rendered = execFileSync(helmBin(), ['template', RELEASE, join(repoRoot, 'charts/trainer-agent'), '--namespace', RELEASE_NS, '--show-only', 'templates/configmap.yaml'], { encoding: 'utf8' });
+  // The operator's config as its chart renders it, with host paths and held job pods.
+  const chart = join(options.operatorRoot ?? repoRoot, 'charts/trainer-agent');
+  const rendered = execFileSync(helmBin(), ['template', RELEASE, chart, '--namespace', RELEASE_NS, '--show-only', 'templates/configmap.yaml'], { encoding: 'utf8' });
   const config = load((load(rendered) as any).data['config.yaml']) as Record<string, any>;
   config['artifacts'] = { ...config['artifacts'], mountPath: artifacts, localPath: artifacts };
   config['jobs'] = { ...config['jobs'], podAnnotations: { 'traineragent.io/hold': 'true' }, resources: { requests: { cpu: '10m', memory: '64Mi' } } };
   config['resyncSeconds'] = options.resyncSeconds;
   // The process environment the chart gives the operator (V8 and malloc settings).
-  const deployment = load(execFileSync(helmBin(), ['template', RELEASE, join(repoRoot, 'charts/trainer-agent'), '--namespace', RELEASE_NS, '--show-only', 'templates/deployment.yaml'], { encoding: 'utf8' })) as any;
+  const deployment = load(execFileSync(helmBin(), ['template', RELEASE, chart, '--namespace', RELEASE_NS, '--show-only', 'templates/deployment.yaml'], { encoding: 'utf8' })) as any;
   const chartEnv = Object.fromEntries((deployment.spec.template.spec.containers[0].env as { name: string; value?: string }[]).filter((e) => ['NODE_OPTIONS', 'MALLOC_ARENA_MAX'].includes(e.name) && e.value !== undefined).map((e) => [e.name, e.value!]));
   if (options.nodeOptions !== undefined) chartEnv['NODE_OPTIONS'] = options.nodeOptions;
   const configFile = join(options.work, 'operator.yaml');
