@@ -173,7 +173,8 @@ export async function runScale(options: ScaleOptions): Promise<ScaleReport> {
   const heapAtSettle = gauge('nodejs_heap_size_used_bytes');
   const memoryAtSettle = { heapTotalMiB: gauge('nodejs_heap_size_total_bytes'), externalMiB: gauge('nodejs_external_memory_bytes') };
   const { calls: loadCalls, offset: auditSettled } = readAudit(auditStart);
-  await sleep(5000);
+  // Pods of the last held Jobs may still be starting (their status message follows): let them.
+  await sleep(15_000);
 
   // Idle: nothing changes; what does the operator still ask?
   const idleStart = Date.now();
@@ -185,6 +186,9 @@ export async function runScale(options: ScaleOptions): Promise<ScaleReport> {
   const rssIdle = (operator.rss.at(-1)?.kb ?? 0) / 1024;
   await operator.stop();
   client.close();
+  // Leave the cluster as found: other suites share it, and their operators watch every namespace.
+  await kubectl(['delete', 'namespace', ns, '--wait=true', '--timeout=120s']).catch((e: unknown) => say(`namespace ${ns} not deleted: ${(e as Error).message}`));
+  await kubectl(['delete', 'persistentvolume', `${ns}-artifacts`, '--wait=false']).catch(() => undefined);
 
   const reconciles = reconcileLines(operatorLog);
   const loadReconciles = reconciles.filter((r) => r.at <= (settledAt || Date.now()));

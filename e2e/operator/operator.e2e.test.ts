@@ -141,6 +141,7 @@ describe('TrainerAgent operator on a real control plane', () => {
     };
 
     // PreparingData: the data Job runs; the operator is killed.
+    // Generous waits: the jobs really train on this machine, which CI may share.
     const [dataJob] = await waitFor('the data Job', async () => ((await jobsOf('data')).length ? jobsOf('data') : undefined), 5 * 60_000, 500);
     await runningPod(dataJob!);
     await kill9('PreparingData');
@@ -148,7 +149,7 @@ describe('TrainerAgent operator on a real control plane', () => {
     released.add('data');
 
     // Training: a GPU Job on a GPU node; the API server restarts, then the operator is killed.
-    const [trainJob] = await waitFor('a train Job', async () => ((await jobsOf('train')).length ? jobsOf('train') : undefined), 5 * 60_000, 500);
+    const [trainJob] = await waitFor('a train Job', async () => ((await jobsOf('train')).length ? jobsOf('train') : undefined), 15 * 60_000, 500);
     expect(trainJob!.spec!.template.spec!.containers[0]!.resources!.limits!['nvidia.com/gpu']).toBe('1');
     expect(trainJob!.metadata!.labels).not.toHaveProperty('app.kubernetes.io/instance');
     const trainPod = await runningPod(trainJob!);
@@ -164,7 +165,7 @@ describe('TrainerAgent operator on a real control plane', () => {
     released.add('train');
 
     // Converting: the convert Job runs; the operator is killed.
-    const [convertJob] = await waitFor('the convert Job', async () => ((await jobsOf('convert')).length ? jobsOf('convert') : undefined), 8 * 60_000, 500);
+    const [convertJob] = await waitFor('the convert Job', async () => ((await jobsOf('convert')).length ? jobsOf('convert') : undefined), 15 * 60_000, 500);
     await runningPod(convertJob!);
     await kill9('Converting');
     expect(await jobsOf('convert')).toHaveLength(1);
@@ -175,7 +176,7 @@ describe('TrainerAgent operator on a real control plane', () => {
       const stalled = condition(r, 'Stalled');
       if (stalled?.status === 'True') throw new Error(`Stalled: ${stalled.message}`);
       return condition(r, 'Ready')?.status === 'True' ? r : undefined;
-    }, 8 * 60_000, 500);
+    }, 15 * 60_000, 500);
     await kubectl(['wait', '--for=condition=Ready', `trainingrequest/spam`, '-n', ns, '--timeout=30s']);
     process.stderr.write(`[e2e operator] faults survived: ${faults.join(', ')}; operator incarnations: ${operator.incarnations.length}\n`);
 
@@ -207,7 +208,7 @@ describe('TrainerAgent operator on a real control plane', () => {
     // Secrets never reach logs: the ServiceAccount token the operator runs with is not in its log.
     const token = (JSON.parse(readFileSync(join(work, 'operator.kubeconfig'), 'utf8')) as { users: { user: { token: string } }[] }).users[0]!.user.token;
     expect(readFileSync(join(work, 'operator.log'), 'utf8')).not.toContain(token.slice(-24));
-  }, 25 * 60_000);
+  }, 50 * 60_000);
 
   it('a failed Job surfaces as Stalled with the pod\'s message', async () => {
     await apply(requestYaml('broken', {}, { textColumn: 'no_such_column' }));

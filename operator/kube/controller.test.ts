@@ -146,19 +146,19 @@ describe('TrainingRequestController', () => {
     expect(seen).toEqual([{ name: 'emails', role: 'train', location: '/artifacts/e.jsonl', pending: 'staging pvc://x/e.jsonl' }]);
   });
 
-  it('adds the finalizer only for artifacts on S3, and removes it on deletion', async () => {
+  it('adds no finalizer, and lets a request deleted with the finalizer of an older version go', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ta-ctl-'));
-    const r = request() as Record<string, any>;
-    r.spec.storage = { s3: { bucket: 'models' } };
-    const cluster = fakeCluster(r);
-    await controllerFor(cluster, dir).reconcile('team-a', 'spam');
-    expect(cluster.state.request!['metadata'].finalizers).toEqual(['traineragent.io/artifacts']);
-    cluster.state.request!['metadata'].deletionTimestamp = '2025-01-01T00:00:00Z';
-    await controllerFor(cluster, dir).reconcile('team-a', 'spam');
-    expect(cluster.state.request!['metadata'].finalizers).toEqual([]);
-
     const plain = fakeCluster(request());
     await controllerFor(plain, dir).reconcile('team-a', 'spam');
     expect(plain.state.request!['metadata']).not.toHaveProperty('finalizers');
+
+    const old = request() as Record<string, any>;
+    old.metadata.finalizers = ['traineragent.io/artifacts', 'example.com/keep'];
+    old.metadata.deletionTimestamp = '2025-01-01T00:00:00Z';
+    const cluster = fakeCluster(old);
+    const outcome = await controllerFor(cluster, dir).reconcile('team-a', 'spam');
+    expect(cluster.state.request!['metadata'].finalizers).toEqual(['example.com/keep']);
+    expect(outcome.calls).toEqual({ reads: 0, writes: 1 });
+    expect(cluster.state.created).toBe(0);
   });
 });

@@ -12,7 +12,7 @@ import type { Action, JobObservation, Observed } from '../pipeline/types.js';
 import { ArtifactsUnavailableError, type ArtifactStore } from './artifacts.js';
 import { buildEvent } from './builders/event.js';
 import { buildJob, type DataMount } from './builders/job.js';
-import { FINALIZER, servingName, type Owner } from './builders/meta.js';
+import { LEGACY_FINALIZER, servingName, type Owner } from './builders/meta.js';
 import { buildApiDocConfigMap, buildTritonDeployment, buildTritonHpa, buildTritonService, servingUrl } from './builders/serving.js';
 import { mergePatch } from './builders/status-patch.js';
 import type { ClusterApi, ClusterView } from './client.js';
@@ -36,8 +36,6 @@ export interface ControllerDeps {
   /** Where the request's data sources stand (staged off the event loop). */
   sources: { resolve(request: TrainingRequest): ResolvedSources; forget?(requestKey: string): void };
   brainFor: (request: TrainingRequest) => Brain;
-  /** Called when a request with the finalizer is deleted: remove artifacts outside the cluster. */
-  cleanupExternalArtifacts?: (request: TrainingRequest) => Promise<void>;
   now?: () => Date;
   random?: () => number;
   /** This replica's name, for Events. */
@@ -104,16 +102,12 @@ export class TrainingRequestController {
     const request = parsed.data;
     const finalizers = request.metadata.finalizers ?? [];
     if (request.metadata.deletionTimestamp) {
-      if (finalizers.includes(FINALIZER)) {
-        await this.deps.cleanupExternalArtifacts?.(request);
-        await api.patchRequestMetadata(namespace, name, { resourceVersion: request.metadata.resourceVersion, finalizers: finalizers.filter((f) => f !== FINALIZER) });
-        log.info({ namespace, name }, 'Removed finalizer after cleaning up external artifacts');
+      // Children go with their owner (owner references); nothing outside the cluster to clean up.
+      if (finalizers.includes(LEGACY_FINALIZER)) {
+        await api.patchRequestMetadata(namespace, name, { resourceVersion: request.metadata.resourceVersion, finalizers: finalizers.filter((f) => f !== LEGACY_FINALIZER) });
+        log.info({ namespace, name }, `Removed finalizer ${LEGACY_FINALIZER} left by an older version`);
       }
       return { calls };
-    }
-    if (request.spec.storage?.s3 && !finalizers.includes(FINALIZER)) {
-      await api.patchRequestMetadata(namespace, name, { resourceVersion: request.metadata.resourceVersion, finalizers: [...finalizers, FINALIZER] });
-      log.info({ namespace, name }, 'Added finalizer for artifacts on S3');
     }
 
     const { observed, dataMounts, deploymentReplicas } = await this.observe(request);

@@ -3,8 +3,11 @@ import { GROUP, KIND, VERSION } from '../../api/training-request.js';
 
 /** Field manager for every server-side apply of this operator. */
 export const FIELD_MANAGER = 'trainer-agent';
-/** Finalizer, only added when artifacts live outside the cluster (S3). */
-export const FINALIZER = 'traineragent.io/artifacts';
+/**
+ * The finalizer versions before 0.2 added to requests with S3 storage, an option that never stored
+ * anything and was removed. The operator only removes it, so such requests can still be deleted.
+ */
+export const LEGACY_FINALIZER = 'traineragent.io/artifacts';
 
 /** Label on every child: which TrainingRequest it belongs to. */
 export const REQUEST_LABEL = 'traineragent.io/request';
