@@ -114,6 +114,7 @@ export const OperatorConfig = z.object({
       renewDeadlineSeconds: z.number().min(0.5).default(10),
       retryPeriodSeconds: z.number().min(0.1).default(2),
     })
+    .refine((le) => le.renewDeadlineSeconds < le.leaseDurationSeconds, { message: 'renewDeadlineSeconds must be shorter than leaseDurationSeconds, so a leader has stopped before its lease can be taken over', path: ['renewDeadlineSeconds'] })
     .prefault({}),
 });
 export type OperatorConfig = z.infer<typeof OperatorConfig>;
