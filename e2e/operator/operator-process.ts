@@ -92,7 +92,11 @@ export class OperatorProcess {
       incarnation.exit = { code, signal };
       if (this.child === child && this.options.supervise && !this.stopping) {
         process.stderr.write(`[operator] exited (${code ?? signal}); restarting as a kubelet would\n`);
-        setTimeout(() => void this.start().catch((e: unknown) => process.stderr.write(`[operator] restart failed: ${(e as Error).message}\n`)), 1000);
+        setTimeout(() => {
+          // Unless someone (a test) stopped or started it meanwhile: never two at once.
+          if (this.child !== child || this.stopping) return;
+          void this.start().catch((e: unknown) => process.stderr.write(`[operator] restart failed: ${(e as Error).message}\n`));
+        }, 1000);
       }
     });
     await waitFor('operator /readyz', async () => {

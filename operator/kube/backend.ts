@@ -6,7 +6,7 @@ import type { OperatorMetrics } from '../observability/metrics.js';
 import { startProbeServer } from '../observability/probes.js';
 import { ArtifactStore } from './artifacts.js';
 import { BrainFactory } from './brain.js';
-import { COMPONENT_LABEL, MANAGED_BY_SELECTOR, REQUEST_LABEL, keyOf, splitKey } from './builders/meta.js';
+import { COMPONENT_LABEL, JOB_KIND_LABEL, MANAGED_BY_SELECTOR, REQUEST_LABEL, SOURCES_ANNOTATION, keyOf, splitKey } from './builders/meta.js';
 import { clusterApi, isApiError, type ClusterApi, type ClusterView } from './client.js';
 import type { OperatorConfig } from './config.js';
 import { TrainingRequestController, type ReconcileFn } from './controller.js';
@@ -16,7 +16,7 @@ import { SpreadResync } from './resync.js';
 import { KubeClient } from './rest/client.js';
 import type { Connection } from './rest/kubeconfig.js';
 import { podChanged, slimDeployment, slimJob, slimPod, withoutManagedFields } from './slim.js';
-import { SourceStager } from './sources.js';
+import { SourceStager, parseSourceRecords } from './sources.js';
 import { WorkQueue } from './work-queue.js';
 
 /** What the Kubernetes backend needs to run. */
@@ -123,7 +123,20 @@ export async function startKubeOperator(options: KubeOperatorOptions): Promise<R
     pods: (namespace, job) => pods.byIndex(`${namespace}/${job}`),
     deployment: (namespace, name) => deployments.get(namespace, name),
   };
-  const stager = new SourceStager({ config, store, access: api, log, onSettled: (key) => queue.add(key) });
+  const stager = new SourceStager({
+    config,
+    store,
+    access: api,
+    log,
+    onSettled: (key) => queue.add(key),
+    // The newest data Job's record of its sources (jobs are cached before any reconcile runs).
+    seeds: (request) =>
+      view
+        .jobs(request.metadata.namespace, request.metadata.name)
+        .filter((j) => j.metadata?.labels?.[JOB_KIND_LABEL] === 'data' && j.metadata?.annotations?.[SOURCES_ANNOTATION])
+        .sort((a, b) => String(b.metadata?.creationTimestamp ?? '').localeCompare(String(a.metadata?.creationTimestamp ?? '')))
+        .flatMap((j) => parseSourceRecords(j.metadata!.annotations![SOURCES_ANNOTATION])),
+  });
   const brains = new BrainFactory(api, log);
   const controller = new TrainingRequestController({ api, view, config, store, log, metrics, reconcile: options.reconcile, sources: stager, brainFor: (r) => brains.brainFor(r), instance: identity });
   const resync = new SpreadResync({ periodMs: config.resyncSeconds * 1000, keys: () => requests.keys(), enqueue: (key) => queue.add(key) });

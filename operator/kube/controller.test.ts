@@ -137,6 +137,15 @@ describe('TrainingRequestController', () => {
     expect(forgotten).toEqual(['team-a/spam']);
   });
 
+  it('records on a data Job the staged sources it was made from', async () => {
+    const cluster = fakeCluster(request());
+    const reconcile: ReconcileFn = async (req, observed) => ({ actions: [{ kind: 'runJob', job: { name: 'spam-data-abc', kind: 'data', outDir: `${observed.artifactRoot}/jobs/spam-data-abc`, spec: {} } }], status: { ...req.status, phase: 'PreparingData' }, requeue: true });
+    const sources = { ...noSources, record: () => '[{"key":"k","location":"/artifacts/e.jsonl","digest":"sha256:1"}]' };
+    await controllerFor(cluster, mkdtempSync(join(tmpdir(), 'ta-ctl-')), { sources, reconcile }).reconcile('team-a', 'spam');
+    expect(cluster.state.jobs[0]!.metadata!.annotations).toEqual({ 'traineragent.io/sources': '[{"key":"k","location":"/artifacts/e.jsonl","digest":"sha256:1"}]' });
+    expect(cluster.state.jobs[0]!.spec!.template.metadata!.annotations).toBeUndefined();
+  });
+
   it('hands pending sources to the pipeline as they are, without waiting for them', async () => {
     const cluster = fakeCluster(request());
     let seen: ObservedSource[] = [];

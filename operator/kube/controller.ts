@@ -12,7 +12,7 @@ import type { Action, JobObservation, Observed } from '../pipeline/types.js';
 import { ArtifactsUnavailableError, type ArtifactStore } from './artifacts.js';
 import { buildEvent } from './builders/event.js';
 import { buildJob, type DataMount } from './builders/job.js';
-import { LEGACY_FINALIZER, servingName, type Owner } from './builders/meta.js';
+import { LEGACY_FINALIZER, SOURCES_ANNOTATION, servingName, type Owner } from './builders/meta.js';
 import { buildApiDocConfigMap, buildTritonDeployment, buildTritonHpa, buildTritonService, servingUrl } from './builders/serving.js';
 import { mergePatch } from './builders/status-patch.js';
 import type { ClusterApi, ClusterView } from './client.js';
@@ -34,7 +34,7 @@ export interface ControllerDeps {
   metrics?: OperatorMetrics;
   reconcile: ReconcileFn;
   /** Where the request's data sources stand (staged off the event loop). */
-  sources: { resolve(request: TrainingRequest): ResolvedSources; forget?(requestKey: string): void };
+  sources: { resolve(request: TrainingRequest): ResolvedSources; record?(request: TrainingRequest): string; forget?(requestKey: string): void };
   brainFor: (request: TrainingRequest) => Brain;
   now?: () => Date;
   random?: () => number;
@@ -180,7 +180,9 @@ export class TrainingRequestController {
           const { job } = action;
           // The spec goes onto the artifacts volume before the Job exists, so the pod always finds it.
           await store.writeFile(request.spec, `${job.outDir}/spec.json`, `${JSON.stringify(job.spec, null, 2)}\n`);
-          const created = await api.createJob(buildJob({ owner, spec: request.spec, job, config, dataMounts }));
+          // A data Job records the staged sources it was made from (restarts take them as known).
+          const record = job.kind === 'data' ? this.deps.sources.record?.(request) : undefined;
+          const created = await api.createJob(buildJob({ owner, spec: request.spec, job, config, dataMounts, ...(record ? { annotations: { [SOURCES_ANNOTATION]: record } } : {}) }));
           if (created) {
             metrics?.jobsCreated.inc({ kind: job.kind });
             log.info({ namespace, name, stage: job.kind, job: job.name, ...(job.attempt ? { attempt: job.attempt } : {}) }, `Created Job ${job.name}`);

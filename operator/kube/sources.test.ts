@@ -10,11 +10,15 @@ import { contentDigest } from '../local/sources.js';
 import { createLogger } from '../observability/logger.js';
 import { ArtifactStore } from './artifacts.js';
 import { OperatorConfig } from './config.js';
-import { SourceStager, redactUri, type SourceAccess } from './sources.js';
+import { SourceStager, parseSourceRecords, redactUri, sourceKey, type SourceAccess } from './sources.js';
 import { StagingThread, type StagingCall, type StagingCalls } from './staging-thread.js';
 
 const quiet = createLogger({ destination: new Writable({ write: (_c, _e, cb) => cb() }) });
 const tick = (ms = 0) => new Promise((r) => setTimeout(r, ms));
+/** Wait until `done` holds (background staging on a busy machine takes what it takes), at most 5 s. */
+const eventually = async (done: () => boolean) => {
+  for (let i = 0; i < 500 && !done(); i += 1) await tick(10);
+};
 
 describe('StagingThread (the worker thread)', () => {
   const thread = new StagingThread({ idleMs: 200 });
@@ -171,6 +175,44 @@ describe('SourceStager', () => {
     expect(stager.resolve(request).sources[0]!.digest).toBe('sha256:v2');
   });
 
+  it('records what it staged, and after a restart takes those records as staged: no fall back to fetching', async () => {
+    const path = join(dir, 'datasets/emails.jsonl');
+    const request = requestWith([emails]);
+    const first = make(fakeThread({ [path]: 'sha256:v1' }, { [path]: 'fp1' }));
+    first.stager.resolve(request);
+    await tick(10);
+    const records = parseSourceRecords(first.stager.record(request));
+    expect(records).toEqual([{ key: sourceKey(emails as never), location: '/artifacts/datasets/emails.jsonl', digest: 'sha256:v1', fingerprint: 'fp1' }]);
+
+    // A new process, seeded from the data Job's annotation: the digest at once, checked in the background.
+    const thread = fakeThread({ [path]: 'sha256:v1' }, { [path]: 'fp1' });
+    const settled: string[] = [];
+    const restarted = new SourceStager({ config, store, access: { readConfigMap: async () => undefined, readSecretKey: async () => undefined }, log: quiet, onSettled: (k) => settled.push(k), thread, seeds: () => records });
+    expect(restarted.resolve(request).sources).toEqual([{ name: 'emails', role: 'train', location: '/artifacts/datasets/emails.jsonl', digest: 'sha256:v1' }]);
+    await tick(10);
+    expect(thread.calls.map((c) => c.op)).toEqual(['fingerprint']);
+    expect(settled).toEqual([]);
+  });
+
+  it('a seed whose file changed meanwhile is hashed again, and the request enqueued', async () => {
+    const path = join(dir, 'datasets/emails.jsonl');
+    const thread = fakeThread({ [path]: 'sha256:v2' }, { [path]: 'fp2' });
+    const settled: string[] = [];
+    const stager = new SourceStager({ config, store, access: { readConfigMap: async () => undefined, readSecretKey: async () => undefined }, log: quiet, onSettled: (k) => settled.push(k), thread, seeds: () => [{ key: sourceKey(emails as never), location: '/artifacts/datasets/emails.jsonl', digest: 'sha256:v1', fingerprint: 'fp1' }] });
+    const request = requestWith([emails]);
+    expect(stager.resolve(request).sources[0]!.digest).toBe('sha256:v1');
+    await tick(10);
+    expect(thread.calls.map((c) => c.op)).toEqual(['fingerprint', 'digest']);
+    expect(settled).toEqual(['team-a/spam']);
+    expect(stager.resolve(request).sources[0]!.digest).toBe('sha256:v2');
+  });
+
+  it.each([
+    { name: 'no annotation', value: undefined },
+    { name: 'not JSON', value: '{oops' },
+    { name: 'another shape', value: '[{"digest":1}]' },
+  ])('ignores a source record that is $name', ({ value }) => expect(parseSourceRecords(value)).toEqual([]));
+
   it('reports a missing file as an error naming the URI', async () => {
     const { stager } = make(fakeThread({}));
     const request = requestWith([emails]);
@@ -198,7 +240,7 @@ describe('SourceStager', () => {
     const { stager } = make(fakeThread({}), Date.now, { readConfigMap: async () => ({ data: { 'emails.csv': 'text,label\nhi,ham\n' } }), readSecretKey: async () => undefined });
     const request = requestWith([{ name: 'emails', uri: 'configmap://seed/emails.csv', format: 'csv', role: 'train' }]);
     stager.resolve(request);
-    await tick(20);
+    await eventually(() => !stager.resolve(request).sources[0]!.pending);
     const seen = stager.resolve(request).sources[0]!;
     expect(seen.digest).toBe(`sha256:${createHash('sha256').update('text,label\nhi,ham\n').digest('hex')}`);
     expect(readFileSync(join(dir, 'team-a/spam/sources/emails/emails.csv'), 'utf8')).toBe('text,label\nhi,ham\n');

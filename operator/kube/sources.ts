@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { z } from 'zod';
 import type { DataSource, TrainingRequest } from '../api/training-request.js';
 import type { Logger } from '../observability/logger.js';
 import type { ObservedSource } from '../pipeline/types.js';
@@ -21,6 +22,26 @@ export interface ResolvedSources {
   mounts: DataMount[];
 }
 
+/** What a data Job recorded of one staged source (its `traineragent.io/sources` annotation). */
+export const SourceRecord = z.object({ key: z.string(), location: z.string(), digest: z.string(), fingerprint: z.string().optional() });
+export type SourceRecord = z.infer<typeof SourceRecord>;
+
+/** Source records from an annotation value; nothing when it is missing or not ours. */
+export function parseSourceRecords(value: string | undefined): SourceRecord[] {
+  if (!value) return [];
+  try {
+    const parsed = z.array(SourceRecord).safeParse(JSON.parse(value));
+    return parsed.success ? parsed.data : [];
+  } catch {
+    return [];
+  }
+}
+
+/** A source's identity in records: name, URI and format, hashed (a URI may carry a token). */
+export function sourceKey(source: Pick<DataSource, 'name' | 'uri' | 'format'>): string {
+  return createHash('sha256').update(`${source.name}\0${source.uri}\0${source.format}`).digest('hex').slice(0, 16);
+}
+
 /** Options of the stager. */
 export interface SourceStagerOptions {
   config: OperatorConfig;
@@ -31,6 +52,12 @@ export interface SourceStagerOptions {
   onSettled: (requestKey: string) => void;
   /** The staging thread (tests pass a fake). */
   thread?: StagingCalls;
+  /**
+   * What earlier work recorded of the request's sources (the newest data Job's annotation): taken
+   * as staged, and revalidated in the background, so a restarted operator does not set requests
+   * back to fetching their data.
+   */
+  seeds?: (request: TrainingRequest) => SourceRecord[];
   now?: () => number;
 }
 
@@ -60,6 +87,9 @@ interface Entry {
  * never on the event loop that renews the leader lease and answers probes. A reconcile reads the
  * result from memory: a source still staging is reported as pending (the pipeline waits, the
  * request shows `FetchingData`), and the request is enqueued again when it settles.
+ *
+ * A data Job records what it was made from (`traineragent.io/sources`); after a restart those
+ * records count as staged, so requests do not flap back to fetching data they already have.
  *
  * Results are revalidated in the background at most every `sources.recheckSeconds`: a cheap
  * fingerprint (sizes and modification times) first, the content hash only when it changed, so
@@ -99,10 +129,14 @@ export class SourceStager {
       live.add(key);
       let entry = this.entries.get(key);
       if (!entry || entry.location !== plan.location) {
-        entry = { key, requestKey, state: 'pending', location: plan.location, checkedAt: this.now(), busy: false };
+        const seed = this.options.seeds?.(request).find((r) => r.key === sourceKey(source) && r.location === plan.location);
+        entry = seed
+          ? { key, requestKey, state: 'ready', location: plan.location, digest: seed.digest, ...(seed.fingerprint ? { fingerprint: seed.fingerprint } : {}), checkedAt: Number.NEGATIVE_INFINITY, busy: false }
+          : { key, requestKey, state: 'pending', location: plan.location, checkedAt: this.now(), busy: false };
         this.entries.set(key, entry);
-        this.run(entry, plan, request, false);
-      } else if (!entry.busy && this.now() - entry.checkedAt > this.options.config.sources.recheckSeconds * 1000) {
+        if (!seed) this.run(entry, plan, request, false);
+      }
+      if (!entry.busy && entry.state !== 'pending' && this.now() - entry.checkedAt > this.options.config.sources.recheckSeconds * 1000) {
         this.run(entry, plan, request, true);
       }
       if (entry.state === 'ready') sources.push({ ...base, location: entry.location, digest: entry.digest! });
@@ -112,6 +146,17 @@ export class SourceStager {
     // Sources removed from the spec are forgotten.
     for (const [key, entry] of this.entries) if (entry.requestKey === requestKey && !live.has(key)) this.entries.delete(key);
     return { sources, mounts };
+  }
+
+  /** The request's staged sources as a data Job records them (`traineragent.io/sources`). */
+  record(request: TrainingRequest): string {
+    const requestKey = `${request.metadata.namespace}/${request.metadata.name}`;
+    const records: SourceRecord[] = [];
+    for (const source of request.spec.data ?? []) {
+      const entry = this.entries.get(`${requestKey}\0${source.name}\0${source.uri}\0${source.format}`);
+      if (entry?.state === 'ready') records.push({ key: sourceKey(source), location: entry.location, digest: entry.digest!, ...(entry.fingerprint ? { fingerprint: entry.fingerprint } : {}) });
+    }
+    return JSON.stringify(records);
   }
 
   /** Forget a deleted request. */

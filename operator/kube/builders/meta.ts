@@ -15,6 +15,12 @@ export const REQUEST_LABEL = 'traineragent.io/request';
 export const JOB_KIND_LABEL = 'traineragent.io/job-kind';
 /** Label on every child: job or serving. */
 export const COMPONENT_LABEL = 'traineragent.io/component';
+/**
+ * Annotation on data Jobs: the staged sources the Job was made from (digest and fingerprint per
+ * source). A restarted operator takes them as known, so its requests do not fall back to fetching
+ * data they already have; it revalidates them in the background.
+ */
+export const SOURCES_ANNOTATION = 'traineragent.io/sources';
 /** Annotation on the serving Deployment: the model it serves. */
 export const MODEL_ANNOTATION = 'traineragent.io/model';
 /** Annotation on the serving Deployment: the model repository it serves. */
