@@ -12,7 +12,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { dump, load } from 'js-yaml';
-import { clusterDir, connectionOf, kubectl, loadKubeConfig, repoRoot, serviceAccountKubeConfig, waitFor } from '../cluster/cluster.js';
+import { clusterDir, connectionOf, kubectl, loadKubeConfig, repoRoot, serviceAccountKubeConfig } from '../cluster/cluster.js';
 import { helmBin, installChart } from '../operator/helm.js';
 import { OperatorProcess } from '../operator/operator-process.js';
 import { KubeClient } from '../../operator/kube/rest/client.js';
