@@ -187,7 +187,9 @@ export async function runScale(options: ScaleOptions): Promise<ScaleReport> {
   await operator.stop();
   client.close();
   // Leave the cluster as found: other suites share it, and their operators watch every namespace.
-  await kubectl(['delete', 'namespace', ns, '--wait=true', '--timeout=120s']).catch((e: unknown) => say(`namespace ${ns} not deleted: ${(e as Error).message}`));
+  // The requests go at once (their children follow by garbage collection), the namespace after.
+  await kubectl(['delete', 'trainingrequests', '--all', '-n', ns, '--wait=true', '--timeout=120s']).catch((e: unknown) => say(`requests in ${ns} not deleted: ${(e as Error).message}`));
+  await kubectl(['delete', 'namespace', ns, '--wait=false']).catch(() => undefined);
   await kubectl(['delete', 'persistentvolume', `${ns}-artifacts`, '--wait=false']).catch(() => undefined);
 
   const reconciles = reconcileLines(operatorLog);
