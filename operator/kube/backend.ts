@@ -172,8 +172,10 @@ export async function startKubeOperator(options: KubeOperatorOptions): Promise<R
   async function startControllers(): Promise<void> {
     if (controllersStarted) return;
     controllersStarted = true;
-    // Children first: a request's first reconcile must already see the Jobs it created before.
+    // Children first, synced: a request's first reconcile must already see the Jobs it created
+    // before (or it would report them as not started yet). Until then /readyz says not ready.
     await Promise.all([jobs, pods, deployments].map((i) => i.start()));
+    await Promise.all([jobs, pods, deployments].map((i) => i.synced()));
     await requests.start();
     for (let i = 0; i < config.workers; i += 1) workers.push(worker());
     resync.start();

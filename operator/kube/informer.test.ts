@@ -155,7 +155,9 @@ describe('Informer', () => {
     try {
       await informer.start();
       expect(informer.hasSynced).toBe(false);
-      await tick(200);
+      await informer.synced();
+      expect(informer.hasSynced).toBe(true);
+      await tick(50);
       expect(state.lists).toBe(3);
       expect(informer.hasSynced).toBe(true);
       expect(informer.size).toBe(1);

@@ -45,7 +45,7 @@ export class Informer<T extends KubernetesObject> {
   private readonly store = new Map<string, T>();
   private readonly indexed = new Map<string, Set<string>>();
   private resourceVersion = '';
-  private synced = false;
+  private synced_ = false;
   private stopped = true;
   private lastSeen = Date.now();
   private abort: AbortController | undefined;
@@ -53,6 +53,7 @@ export class Informer<T extends KubernetesObject> {
   private wake: (() => void) | undefined;
   private readonly backoff: ExponentialBackoff;
   private readonly random: () => number;
+  private readonly syncWaiters: (() => void)[] = [];
 
   constructor(private readonly options: InformerOptions<T>) {
     this.backoff = options.backoff ?? new ExponentialBackoff(1000, 60_000);
@@ -61,7 +62,7 @@ export class Informer<T extends KubernetesObject> {
 
   /** True once the first list succeeded (readiness). */
   get hasSynced(): boolean {
-    return this.synced;
+    return this.synced_;
   }
 
   /** Milliseconds since the informer last heard from the API server. */
@@ -113,6 +114,12 @@ export class Informer<T extends KubernetesObject> {
     this.set(key, slim, old);
   }
 
+  /** Resolves once the first list succeeded (or the informer was stopped). */
+  synced(): Promise<void> {
+    if (this.synced_ || this.stopped) return Promise.resolve();
+    return new Promise((resolve) => this.syncWaiters.push(resolve));
+  }
+
   /** Start listing and watching; resolves after the first list (or its first failure). */
   async start(): Promise<void> {
     if (!this.stopped) return;
@@ -126,6 +133,7 @@ export class Informer<T extends KubernetesObject> {
   /** Stop watching. */
   async stop(): Promise<void> {
     this.stopped = true;
+    for (const wake of this.syncWaiters.splice(0)) wake();
     this.abort?.abort();
     this.wake?.();
     await this.loop;
@@ -201,7 +209,8 @@ export class Informer<T extends KubernetesObject> {
       this.options.onEvent('delete', old, old);
     }
     this.resourceVersion = listVersion;
-    this.synced = true;
+    this.synced_ = true;
+    for (const wake of this.syncWaiters.splice(0)) wake();
   }
 
   private async watchOnce(): Promise<void> {
