@@ -1,5 +1,5 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- untyped JSON from the API server */
-import type { CoreV1Event, KubernetesObject, V1ConfigMap, V1Job, V1Secret } from '@kubernetes/client-node';
+import type { CoreV1Event, KubernetesObject, V1ConfigMap, V1Deployment, V1Job, V1Pod, V1Secret } from '@kubernetes/client-node';
 import { GROUP, PLURAL, VERSION } from '../api/training-request.js';
 import { FIELD_MANAGER } from './builders/meta.js';
 import { isApiError, type KubeClient } from './rest/client.js';
@@ -32,8 +32,8 @@ export interface ClusterView {
   /** Jobs labelled with the request's name. */
   jobs(namespace: string, request: string): V1Job[];
   /** Pods of one Job. */
-  pods(namespace: string, job: string): import('@kubernetes/client-node').V1Pod[];
-  deployment(namespace: string, name: string): import('@kubernetes/client-node').V1Deployment | undefined;
+  pods(namespace: string, job: string): V1Pod[];
+  deployment(namespace: string, name: string): V1Deployment | undefined;
 }
 
 /** The collection path of a kind in a namespace (the kinds this operator touches). */
