@@ -96,7 +96,8 @@ interface Entry {
  * editing a file at the same URI still retrains.
  */
 export class SourceStager {
-  private readonly entries = new Map<string, Entry>();
+  /** Staged sources by request key, then by source key. */
+  private readonly byRequest = new Map<string, Map<string, Entry>>();
   private readonly thread: StagingCalls;
   private readonly now: () => number;
 
@@ -112,6 +113,8 @@ export class SourceStager {
     const mounts: DataMount[] = [];
     const sources: ObservedSource[] = [];
     const live = new Set<string>();
+    let entries = this.byRequest.get(requestKey);
+    if (!entries) this.byRequest.set(requestKey, (entries = new Map()));
     for (const source of request.spec.data ?? []) {
       const base = { name: source.name, role: source.role };
       let plan: Plan;
@@ -127,13 +130,13 @@ export class SourceStager {
       }
       const key = `${requestKey}\0${source.name}\0${source.uri}\0${source.format}`;
       live.add(key);
-      let entry = this.entries.get(key);
+      let entry = entries.get(key);
       if (!entry || entry.location !== plan.location) {
         const seed = this.options.seeds?.(request).find((r) => r.key === sourceKey(source) && r.location === plan.location);
         entry = seed
           ? { key, requestKey, state: 'ready', location: plan.location, digest: seed.digest, ...(seed.fingerprint ? { fingerprint: seed.fingerprint } : {}), checkedAt: Number.NEGATIVE_INFINITY, busy: false }
           : { key, requestKey, state: 'pending', location: plan.location, checkedAt: this.now(), busy: false };
-        this.entries.set(key, entry);
+        entries.set(key, entry);
         if (!seed) this.run(entry, plan, request, false);
       }
       if (!entry.busy && entry.state !== 'pending' && this.now() - entry.checkedAt > this.options.config.sources.recheckSeconds * 1000) {
@@ -144,7 +147,8 @@ export class SourceStager {
       else sources.push({ ...base, location: entry.location, pending: `staging ${redactUri(source.uri)}` });
     }
     // Sources removed from the spec are forgotten.
-    for (const [key, entry] of this.entries) if (entry.requestKey === requestKey && !live.has(key)) this.entries.delete(key);
+    for (const key of entries.keys()) if (!live.has(key)) entries.delete(key);
+    if (entries.size === 0) this.byRequest.delete(requestKey);
     return { sources, mounts };
   }
 
@@ -153,7 +157,7 @@ export class SourceStager {
     const requestKey = `${request.metadata.namespace}/${request.metadata.name}`;
     const records: SourceRecord[] = [];
     for (const source of request.spec.data ?? []) {
-      const entry = this.entries.get(`${requestKey}\0${source.name}\0${source.uri}\0${source.format}`);
+      const entry = this.byRequest.get(requestKey)?.get(`${requestKey}\0${source.name}\0${source.uri}\0${source.format}`);
       if (entry?.state === 'ready') records.push({ key: sourceKey(source), location: entry.location, digest: entry.digest!, ...(entry.fingerprint ? { fingerprint: entry.fingerprint } : {}) });
     }
     return JSON.stringify(records);
@@ -161,7 +165,7 @@ export class SourceStager {
 
   /** Forget a deleted request. */
   forget(requestKey: string): void {
-    for (const [key, entry] of this.entries) if (entry.requestKey === requestKey) this.entries.delete(key);
+    this.byRequest.delete(requestKey);
   }
 
   /** Stop the staging thread. */
@@ -231,7 +235,7 @@ export class SourceStager {
         entry.busy = false;
         entry.checkedAt = this.now();
         const changed = before.state !== entry.state || before.digest !== entry.digest || before.error !== entry.error;
-        if (changed && this.entries.get(entry.key) === entry) {
+        if (changed && this.byRequest.get(entry.requestKey)?.get(entry.key) === entry) {
           const { namespace, name } = request.metadata;
           this.options.log.debug({ namespace, name, source: plan.location, state: entry.state }, 'Staged data source');
           this.options.onSettled(entry.requestKey);
