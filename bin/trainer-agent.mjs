@@ -22,6 +22,19 @@ if (major < 24) {
 } else {
   const { register } = await import('tsx/esm/api');
   register();
-  const { main } = await import(join(root, 'operator', 'cli', 'main.ts'));
-  process.exitCode = await main(process.argv.slice(2));
+  if (process.argv[2] === 'operator') {
+    // The operator runs for months under a memory limit: load its module graph only, not the
+    // local backend, the model server and the LLM client that the other commands need.
+    const { operatorCommandFromArgs } = await import(join(root, 'operator', 'cli', 'operator.ts'));
+    try {
+      process.exitCode = await operatorCommandFromArgs(process.argv.slice(3));
+    } catch (error) {
+      // Bad flags or config, as main.ts reports them (exit 64 for usage errors there, 1 here).
+      process.stderr.write(`trainer-agent operator: ${error.message}\n`);
+      process.exitCode = 1;
+    }
+  } else {
+    const { main } = await import(join(root, 'operator', 'cli', 'main.ts'));
+    process.exitCode = await main(process.argv.slice(2));
+  }
 }

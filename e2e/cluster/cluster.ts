@@ -8,6 +8,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { load as loadYaml } from 'js-yaml';
+import { KubeConfigFile, fromKubeConfig, type Connection } from '../../operator/kube/rest/kubeconfig.js';
 
 const run = promisify(execFile);
 
@@ -175,4 +177,9 @@ export async function kubectl(args: string[], kubeconfig: string = kubeconfigPat
     maxBuffer: 64 * 1024 * 1024,
   });
   return stdout;
+}
+
+/** The operator's connection for a client-node KubeConfig (an admin or ServiceAccount config built in a test). */
+export function connectionOf(kc: KubeConfig): Connection {
+  return fromKubeConfig(KubeConfigFile.parse(loadYaml(kc.exportConfig())), repoRoot, undefined, 'e2e kubeconfig');
 }

@@ -94,7 +94,9 @@ start kube-apiserver "$K8S_BIN/kube-apiserver" \
   --authorization-mode=RBAC --token-auth-file="$PKI/tokens.csv" \
   --service-account-issuer=https://kubernetes.default.svc.cluster.local \
   --service-account-key-file="$PKI/sa.pub" --service-account-signing-key-file="$PKI/sa.key" \
-  --endpoint-reconciler-type=none
+  --endpoint-reconciler-type=none \
+  --audit-policy-file="$CLUSTER_DIR/audit-policy.yaml" --audit-log-path="$LOGS/audit.log" \
+  --audit-log-format=json --audit-log-maxsize=2000 --audit-log-maxbackup=1
 wait_for kube-apiserver "$(pid_of kube-apiserver)" 90 \
   curl -skf -H "Authorization: Bearer $ADMIN_TOKEN" "https://127.0.0.1:$API_PORT/readyz"
 

@@ -1,20 +1,23 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- untyped JSON from the API server, YAML files and Lua interop */
 /**
  * The operator on a real control plane (kube-apiserver with RBAC, controller-manager, scheduler,
- * kwok GPU nodes): the chart installed with Helm, the operator running as a host process with the
- * chart ServiceAccount's token, job pods held by kwok and executed for real on this machine, a
- * TrainingRequest driven to Ready, then deleted.
+ * kwok GPU nodes): the chart installed with Helm, the operator running as a host process
+ * (bin/trainer-agent.mjs) with the chart ServiceAccount's token, job pods held by kwok and executed
+ * for real on this machine, a TrainingRequest driven to Ready through faults — the operator
+ * SIGKILLed while each kind of Job runs, the API server restarted mid-training — then deleted.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { AppsV1Api, BatchV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Job } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
-import { kubeconfigPath, kubectl, loadKubeConfig, repoRoot, serviceAccountKubeConfig, waitFor } from '../cluster/cluster.js';
+import { clusterDir, kubeconfigPath, kubectl, loadKubeConfig, repoRoot, serviceAccountKubeConfig, waitFor } from '../cluster/cluster.js';
 import { helmBin, installChart } from './helm.js';
 import { JobRunner } from './job-runner.js';
+import { OperatorProcess } from './operator-process.js';
 
 const RELEASE = 'ta';
 const RELEASE_NS = 'trainer-agent-system';
@@ -22,39 +25,15 @@ const SERVICE_ACCOUNT = 'ta-trainer-agent';
 const ns = `treq-${randomBytes(3).toString('hex')}`;
 const treq = { group: 'traineragent.io', version: 'v1alpha1', plural: 'trainingrequests' };
 const started = Date.now();
+const run = promisify(execFile);
 
 let admin: KubeConfig;
 let work: string;
 let artifacts: string;
-let operator: ChildProcess | undefined;
-let probePort = 0;
+let operator: OperatorProcess;
 let runner: JobRunner;
-let operatorLog: string;
 
 const python = () => join(execFileSync('bash', [join(repoRoot, 'images/jobs/scripts/ensure-venv.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim(), 'bin', 'python');
-
-async function startOperator(): Promise<void> {
-  const sa = await serviceAccountKubeConfig(RELEASE_NS, SERVICE_ACCOUNT, admin);
-  const kubeconfig = join(work, 'operator.kubeconfig');
-  writeFileSync(kubeconfig, sa.exportConfig(), { mode: 0o600 });
-  const port = 20000 + Math.floor(Math.random() * 20000);
-  const log = join(work, `operator-${Date.now()}.log`);
-  operatorLog = log;
-  const out = (await import('node:fs')).openSync(log, 'a');
-  operator = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'e2e/operator/run-operator.ts'), `--kubeconfig=${kubeconfig}`, `--config=${join(work, 'operator.yaml')}`, `--probe-port=${port}`, '--probe-host=127.0.0.1', '--log-level=debug', `--identity=e2e-${Date.now()}`], { cwd: repoRoot, stdio: ['ignore', out, out], env: { ...process.env, NODE_OPTIONS: '' } });
-  probePort = port;
-  await waitFor('operator /readyz', async () => ((await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok ? true : undefined), 60_000, 500);
-}
-
-async function stopOperator(): Promise<void> {
-  const child = operator;
-  operator = undefined;
-  if (!child || child.exitCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
-  if (child.exitCode === null) child.kill('SIGKILL');
-}
 
 async function getRequest(name: string): Promise<Record<string, any>> {
   return (await admin.makeApiClient(CustomObjectsApi).getNamespacedCustomObject({ ...treq, namespace: ns, name })) as Record<string, any>;
@@ -104,23 +83,27 @@ beforeAll(async () => {
   const config = (await import('yaml')).parse((await import('yaml')).parse(rendered).data['config.yaml']) as Record<string, any>;
   config['artifacts'] = { ...config['artifacts'], mountPath: artifacts, localPath: artifacts };
   config['jobs'] = { ...config['jobs'], podAnnotations: { 'traineragent.io/hold': 'true' }, resources: { requests: { cpu: '100m', memory: '256Mi' } } };
-  config['requeueWhileRunningSeconds'] = 1;
   writeFileSync(join(work, 'operator.yaml'), stringify(config));
 
   runner = new JobRunner(admin, ns, python());
   runner.start();
-  await startOperator();
+  const sa = await serviceAccountKubeConfig(RELEASE_NS, SERVICE_ACCOUNT, admin, 7200);
+  writeFileSync(join(work, 'operator.kubeconfig'), sa.exportConfig(), { mode: 0o600 });
+  // Supervised like a pod's container: an operator that exits (a lease lost while the API server
+  // is down) is started again under the same identity.
+  operator = new OperatorProcess({ kubeconfig: join(work, 'operator.kubeconfig'), config: join(work, 'operator.yaml'), identity: 'e2e-operator', logFile: join(work, 'operator.log'), supervise: true });
+  await operator.start();
 }, 10 * 60_000);
 
 afterAll(async () => {
   await runner?.stop();
-  await stopOperator();
+  await operator?.stop();
   try {
     execFileSync(helmBin(), ['uninstall', RELEASE, `--kubeconfig=${kubeconfigPath}`, '--namespace', RELEASE_NS], { stdio: 'inherit' });
   } catch {
     // best effort
   }
-  process.stderr.write(`[e2e operator] ${((Date.now() - started) / 1000).toFixed(0)}s in all; operator log: ${operatorLog}\n`);
+  process.stderr.write(`[e2e operator] ${((Date.now() - started) / 1000).toFixed(0)}s in all; operator log: ${join(work, 'operator.log')}\n`);
 });
 
 describe('TrainerAgent operator on a real control plane', () => {
@@ -129,42 +112,85 @@ describe('TrainerAgent operator on a real control plane', () => {
     await expect(apply(bad)).rejects.toThrow(/format|Unsupported value/);
   });
 
-  it('takes a request to Ready: a scikit-learn attempt takes no GPU, no duplicates across a restart, Triton sized by the estimate, API doc', async () => {
+  it('takes a request to Ready through faults: operator SIGKILL while each Job runs, API server restart mid-training; no duplicate Job, no lost status', async () => {
     const batch = admin.makeApiClient(BatchV1Api);
-    // Hold the first train pod until the operator was restarted once.
-    let restarted = false;
-    runner.gate = (pod) => restarted || pod.metadata?.labels?.['traineragent.io/job-kind'] !== 'train';
-    await apply(requestYaml('spam'));
-
-    const trainJob = await waitFor('a train Job', async () => (await batch.listNamespacedJob({ namespace: ns, labelSelector: 'traineragent.io/job-kind=train' })).items[0], 5 * 60_000, 500);
-    // The request allows a GPU, but the first attempt is a classic model: only torch training asks for one.
-    expect(trainJob.spec!.template.spec!.containers[0]!.resources?.limits?.['nvidia.com/gpu']).toBeUndefined();
-    expect(trainJob.metadata!.labels).not.toHaveProperty('app.kubernetes.io/instance');
     const core = admin.makeApiClient(CoreV1Api);
-    const trainPod = await waitFor('the train pod scheduled', async () => (await core.listNamespacedPod({ namespace: ns, labelSelector: `batch.kubernetes.io/job-name=${trainJob.metadata!.name}` })).items.find((p) => p.spec?.nodeName), 60_000);
+    // Pods of each kind of Job are held Running until the test has injected its fault.
+    const released = new Set<string>();
+    runner.gate = (pod) => released.has(pod.metadata?.labels?.['traineragent.io/job-kind'] ?? '');
+    await apply(requestYaml('spam'));
+    const jobsOf = async (kind: string) => (await batch.listNamespacedJob({ namespace: ns, labelSelector: `traineragent.io/request=spam,traineragent.io/job-kind=${kind}` })).items;
+    const runningPod = (job: V1Job) => waitFor(`a Running pod of ${job.metadata!.name}`, async () => (await core.listNamespacedPod({ namespace: ns, labelSelector: `batch.kubernetes.io/job-name=${job.metadata!.name}` })).items.find((p) => p.status?.phase === 'Running' && p.spec?.nodeName), 120_000, 250);
+    const kept = (before: Record<string, any>, after: Record<string, any>) => {
+      // Nothing the operator wrote is lost: what it had decided is still there, unchanged.
+      for (const field of ['task', 'plan', 'conversation', 'observedGeneration']) expect(after['status'][field]).toEqual(before['status'][field]);
+      for (const c of before['status'].conditions.filter((x: { type: string; status: string }) => x.status === 'True' && !['Reconciling', 'Ready', 'Stalled', 'AwaitingInput'].includes(x.type))) {
+        expect(condition(after, c.type)).toMatchObject({ status: 'True', lastTransitionTime: c.lastTransitionTime });
+      }
+    };
+    const faults: string[] = [];
+    const kill9 = async (phase: string) => {
+      const before = await getRequest('spam');
+      expect(before['status'].phase).toBe(phase);
+      await operator.kill9();
+      await operator.start();
+      // A fresh process: caches rebuilt from the API server, the Job found by its name, not created again.
+      await new Promise((r) => setTimeout(r, 2000));
+      kept(before, await getRequest('spam'));
+      faults.push(`SIGKILL in ${phase}`);
+    };
+
+    // PreparingData: the data Job runs; the operator is killed.
+    // Generous waits: the jobs really train on this machine, which CI may share.
+    const [dataJob] = await waitFor('the data Job', async () => ((await jobsOf('data')).length ? jobsOf('data') : undefined), 5 * 60_000, 500);
+    await runningPod(dataJob!);
+    await kill9('PreparingData');
+    expect(await jobsOf('data')).toHaveLength(1);
+    released.add('data');
+
+    // Training: the API server restarts, then the operator is killed. The request allows a GPU, but the
+    // attempt is a classic model: only torch training asks for one.
+    const [trainJob] = await waitFor('a train Job', async () => ((await jobsOf('train')).length ? jobsOf('train') : undefined), 15 * 60_000, 500);
+    expect(trainJob!.spec!.template.spec!.containers[0]!.resources?.limits?.['nvidia.com/gpu']).toBeUndefined();
+    expect(trainJob!.metadata!.labels).not.toHaveProperty('app.kubernetes.io/instance');
+    const trainPod = await runningPod(trainJob!);
     expect(trainPod.spec!.nodeName).toBeDefined();
-    const before = await getRequest('spam');
-    expect(before['status'].phase).toBe('Training');
+    const beforeRestart = await getRequest('spam');
+    expect(beforeRestart['status'].phase).toBe('Training');
+    await run('bash', [join(clusterDir, 'restart-apiserver.sh'), '2'], { timeout: 180_000 });
+    faults.push('API server restart in Training');
+    await waitFor('the operator serving again', async () => (operator.alive && (await fetch(`http://127.0.0.1:${operator.port}/readyz`).catch(() => undefined))?.ok ? true : undefined), 120_000, 500);
+    kept(beforeRestart, await getRequest('spam'));
+    await kill9('Training');
+    expect(await jobsOf('train')).toHaveLength(1);
+    released.add('train');
 
-    // Restart the operator mid-training: no Job is duplicated and status is kept.
-    await stopOperator();
-    await startOperator();
-    await new Promise((r) => setTimeout(r, 3000));
-    const jobsAfter: V1Job[] = (await batch.listNamespacedJob({ namespace: ns })).items;
-    expect(jobsAfter.filter((j) => j.metadata!.labels!['traineragent.io/job-kind'] === 'train')).toHaveLength(1);
-    expect((await getRequest('spam'))['status'].task).toEqual(before['status'].task);
-    restarted = true;
+    // Converting: the convert Job runs; the operator is killed.
+    const [convertJob] = await waitFor('the convert Job', async () => ((await jobsOf('convert')).length ? jobsOf('convert') : undefined), 15 * 60_000, 500);
+    await runningPod(convertJob!);
+    await kill9('Converting');
+    expect(await jobsOf('convert')).toHaveLength(1);
+    released.add('convert');
 
-    await waitFor('Ready', async () => {
+    const ready = await waitFor('Ready', async () => {
       const r = await getRequest('spam');
       const stalled = condition(r, 'Stalled');
       if (stalled?.status === 'True') throw new Error(`Stalled: ${stalled.message}`);
       return condition(r, 'Ready')?.status === 'True' ? r : undefined;
-    }, 12 * 60_000, 1000);
+    }, 15 * 60_000, 500);
     await kubectl(['wait', '--for=condition=Ready', `trainingrequest/spam`, '-n', ns, '--timeout=30s']);
+    process.stderr.write(`[e2e operator] faults survived: ${faults.join(', ')}; operator incarnations: ${operator.incarnations.length}\n`);
 
-    const ready = await getRequest('spam');
+    // One Job per step: one data, one per recorded attempt, one convert; each pod ran once.
     const status = ready['status'];
+    const jobs: V1Job[] = (await batch.listNamespacedJob({ namespace: ns, labelSelector: 'traineragent.io/request=spam' })).items;
+    const byKind = (kind: string) => jobs.filter((j) => j.metadata!.labels!['traineragent.io/job-kind'] === kind);
+    expect(byKind('data')).toHaveLength(1);
+    expect(byKind('convert')).toHaveLength(1);
+    expect(byKind('train')).toHaveLength(status.attempts.length);
+    expect(new Set(runner.runs.map((r) => r.pod)).size).toBe(runner.runs.length);
+    expect(runner.runs.filter((r) => r.kind === 'data')).toHaveLength(1);
+
     expect(status.phase).toBe('Ready');
     expect(status.observedGeneration).toBe(ready['metadata'].generation);
     expect(status.endpoint.url).toBe(`http://spam-triton.${ns}.svc:8000/v2/models/spam`);
@@ -177,10 +203,13 @@ describe('TrainerAgent operator on a real control plane', () => {
     const events = await core.listNamespacedEvent({ namespace: ns, fieldSelector: 'involvedObject.name=spam' });
     expect(events.items.length).toBeGreaterThan(0);
     expect(runner.runs.filter((r) => r.kind === 'train').length).toBeGreaterThan(0);
-    const metrics = await (await fetch(`http://127.0.0.1:${probePort}/metrics`)).text();
+    const metrics = await operator.metrics();
     expect(metrics).toMatch(/controller_runtime_reconcile_total\{controller="trainingrequest",result="(success|requeue_after)"\}/);
     expect(metrics).toMatch(/leader_election_master_status\{name="ta-trainer-agent-leader"\} 1/);
-  }, 20 * 60_000);
+    // Secrets never reach logs: the ServiceAccount token the operator runs with is not in its log.
+    const token = (JSON.parse(readFileSync(join(work, 'operator.kubeconfig'), 'utf8')) as { users: { user: { token: string } }[] }).users[0]!.user.token;
+    expect(readFileSync(join(work, 'operator.log'), 'utf8')).not.toContain(token.slice(-24));
+  }, 50 * 60_000);
 
   it('a failed Job surfaces as Stalled with the pod\'s message', async () => {
     await apply(requestYaml('broken', {}, { textColumn: 'no_such_column' }));

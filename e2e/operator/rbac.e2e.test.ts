@@ -20,7 +20,7 @@ import type { ReconcileFn } from '../../operator/kube/controller.js';
 import { installChart } from './helm.js';
 import { createLogger } from '../../operator/observability/logger.js';
 import { OperatorMetrics } from '../../operator/observability/metrics.js';
-import { finishPod, kubectl, loadKubeConfig, serviceAccountKubeConfig, waitFor } from '../cluster/cluster.js';
+import { connectionOf, finishPod, kubectl, loadKubeConfig, serviceAccountKubeConfig, waitFor } from '../cluster/cluster.js';
 
 const RELEASE = 'ta';
 const RELEASE_NS = 'trainer-agent-system';
@@ -71,8 +71,8 @@ beforeAll(async () => {
   await apply(stringify({ apiVersion: 'v1', kind: 'PersistentVolume', metadata: { name: `${ns}-artifacts` }, spec: { capacity: { storage: '1Gi' }, accessModes: ['ReadWriteMany'], storageClassName: 'e2e-manual', hostPath: { path: artifacts }, claimRef: { namespace: ns, name: 'trainer-agent-artifacts' } } }));
   await apply(stringify({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'trainer-agent-artifacts', namespace: ns }, spec: { accessModes: ['ReadWriteMany'], storageClassName: 'e2e-manual', volumeName: `${ns}-artifacts`, resources: { requests: { storage: '1Gi' } } } }));
   const sa = await serviceAccountKubeConfig(RELEASE_NS, 'ta-trainer-agent', admin);
-  const config = OperatorConfig.parse({ namespace: RELEASE_NS, artifacts: { mountPath: artifacts, localPath: artifacts }, jobs: { podAnnotations: { 'traineragent.io/hold': 'true' }, resources: { requests: { cpu: '100m' } } }, requeueWhileRunningSeconds: 0.5, leaderElection: { leaseName: 'ta-trainer-agent-leader' } });
-  operator = await startKubeOperator({ kc: sa, config, log, metrics: new OperatorMetrics(), reconcile: pipeline, probePort: 0, identity: 'e2e-rbac' });
+  const config = OperatorConfig.parse({ namespace: RELEASE_NS, artifacts: { mountPath: artifacts, localPath: artifacts }, jobs: { podAnnotations: { 'traineragent.io/hold': 'true' }, resources: { requests: { cpu: '100m' } } }, leaderElection: { leaseName: 'ta-trainer-agent-leader' } });
+  operator = await startKubeOperator({ connection: connectionOf(sa), config, log, metrics: new OperatorMetrics(), reconcile: pipeline, probePort: 0, identity: 'e2e-rbac' });
   await waitFor('leadership', async () => (operator.isLeader() ? true : undefined), 30_000);
 }, 120_000);
 

@@ -87,17 +87,12 @@ export const Resources = z.object({
 });
 export type Resources = z.infer<typeof Resources>;
 
-/** Where artifacts go in a cluster. */
+/**
+ * Where artifacts go in a cluster: a PersistentVolumeClaim (ReadWriteMany when jobs land on several
+ * nodes), the one store jobs, Triton and the operator all read and write.
+ */
 export const Storage = z.object({
   pvc: z.object({ claimName: dnsLabel, subPath: z.string().max(512).optional() }).optional(),
-  s3: z
-    .object({
-      bucket: z.string().min(3).max(63),
-      prefix: z.string().max(512).optional(),
-      endpoint: z.string().url().optional(),
-      credentialsSecretRef: SecretKeyRef.optional(),
-    })
-    .optional(),
 });
 export type Storage = z.infer<typeof Storage>;
 

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
-import { KubeConfig } from '@kubernetes/client-node';
 import { startKubeOperator } from '../kube/backend.js';
 import { loadOperatorConfig } from '../kube/config.js';
+import { loadConnection } from '../kube/rest/kubeconfig.js';
 import { createLogger } from '../observability/logger.js';
 import { OperatorMetrics } from '../observability/metrics.js';
 import { reconcile } from '../pipeline/reconcile.js';
@@ -39,16 +39,15 @@ export async function operatorCommand(options: OperatorCommandOptions = {}): Pro
   if (options.leaderElect !== undefined) extra['leaderElection'] = { enabled: options.leaderElect };
   if (options.watchNamespace !== undefined) extra['watchNamespace'] = options.watchNamespace;
   const config = loadOperatorConfig(options.config, process.env, extra);
-  const kc = new KubeConfig();
-  if (options.kubeconfig) kc.loadFromFile(options.kubeconfig);
-  else kc.loadFromDefault();
+  const connection = loadConnection(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {});
+  log.info({ server: connection.server, credentials: connection.source }, 'Loaded cluster connection');
   const metrics = new OperatorMetrics({ defaultMetrics: true });
 
   let lost = false;
   let wake: () => void = () => {};
   const stopped = new Promise<void>((resolve) => (wake = resolve));
   const operator = await startKubeOperator({
-    kc,
+    connection,
     config,
     log,
     metrics,
@@ -72,7 +71,11 @@ export async function operatorCommand(options: OperatorCommandOptions = {}): Pro
   await Promise.race([stopped, ...(options.until ? [options.until] : [])]);
   process.off('SIGTERM', onSignal);
   process.off('SIGINT', onSignal);
-  await operator.stop();
+  // Having lost the lease, another replica may lead already: stop at once, without draining.
+  await operator.stop({ drain: !lost });
+  // Whatever may still hold the event loop (a call stuck on a dead connection), a replica that
+  // lost the lease must be gone: its Deployment restarts it as a candidate.
+  if (lost) setTimeout(() => process.exit(1), 5000).unref();
   return lost ? 1 : 0;
 }
 

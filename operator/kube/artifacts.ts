@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { TrainingRequest } from '../api/training-request.js';
 import { artifactsLocalRoot, type OperatorConfig } from './config.js';
@@ -6,7 +6,8 @@ import { artifactsLocalRoot, type OperatorConfig } from './config.js';
 /**
  * The artifacts volume as this process sees it. Jobs and Triton mount the request's claim at
  * `artifacts.mountPath`; the operator reads result.json and writes job specs and the API document
- * through its own mount of the same storage. Paths in status are the mount paths jobs see.
+ * through its own mount of the same storage. Paths in status are the mount paths jobs see. All
+ * file access is asynchronous: a slow network volume never stalls the event loop.
  */
 export class ArtifactStore {
   constructor(private readonly config: OperatorConfig) {}
@@ -34,25 +35,25 @@ export class ArtifactStore {
   }
 
   /** Parsed JSON at a job path; undefined when missing, unmapped or unreadable. */
-  readJson(spec: TrainingRequest['spec'], jobPath: string): unknown {
+  async readJson(spec: TrainingRequest['spec'], jobPath: string): Promise<unknown> {
     const path = this.local(spec, jobPath);
-    if (!path || !existsSync(path)) return undefined;
+    if (!path) return undefined;
     try {
-      return JSON.parse(readFileSync(path, 'utf8'));
+      return JSON.parse(await readFile(path, 'utf8'));
     } catch {
       return undefined;
     }
   }
 
   /** Write a file at a job path atomically, only when its content differs. Throws when unmapped. */
-  writeFile(spec: TrainingRequest['spec'], jobPath: string, content: string): boolean {
+  async writeFile(spec: TrainingRequest['spec'], jobPath: string, content: string): Promise<boolean> {
     const path = this.local(spec, jobPath);
     if (!path) throw new ArtifactsUnavailableError(jobPath);
-    if (existsSync(path) && readFileSync(path, 'utf8') === content) return false;
-    mkdirSync(dirname(path), { recursive: true });
+    if ((await readFile(path, 'utf8').catch(() => undefined)) === content) return false;
+    await mkdir(dirname(path), { recursive: true });
     const tmp = `${path}.${process.pid}.tmp`;
-    writeFileSync(tmp, content);
-    renameSync(tmp, path);
+    await writeFile(tmp, content);
+    await rename(tmp, path);
     return true;
   }
 }

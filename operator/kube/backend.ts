@@ -1,22 +1,27 @@
 import { hostname } from 'node:os';
-import { AppsV1Api, BatchV1Api, CustomObjectsApi, type KubeConfig, type KubernetesListObject, type KubernetesObject, type V1Deployment, type V1Job } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Deployment, V1Job, V1Pod } from '@kubernetes/client-node';
 import { GROUP, KIND, PLURAL, VERSION } from '../api/training-request.js';
 import type { Logger } from '../observability/logger.js';
 import type { OperatorMetrics } from '../observability/metrics.js';
 import { startProbeServer } from '../observability/probes.js';
 import { ArtifactStore } from './artifacts.js';
 import { BrainFactory } from './brain.js';
-import { MANAGED_BY_SELECTOR, keyOf, splitKey } from './builders/meta.js';
-import { clusterApi, isApiError, type ClusterApi } from './client.js';
+import { COMPONENT_LABEL, JOB_KIND_LABEL, MANAGED_BY_SELECTOR, REQUEST_LABEL, SOURCES_ANNOTATION, keyOf, splitKey } from './builders/meta.js';
+import { clusterApi, isApiError, type ClusterApi, type ClusterView } from './client.js';
 import type { OperatorConfig } from './config.js';
 import { TrainingRequestController, type ReconcileFn } from './controller.js';
-import { ResilientInformer, kubeInformer } from './informer.js';
+import { Informer, type InformerEventType } from './informer.js';
 import { LeaderElector, leaseApi } from './leader-election.js';
+import { SpreadResync } from './resync.js';
+import { KubeClient } from './rest/client.js';
+import type { Connection } from './rest/kubeconfig.js';
+import { podChanged, slimDeployment, slimJob, slimPod, withoutManagedFields } from './slim.js';
+import { SourceStager, parseSourceRecords } from './sources.js';
 import { WorkQueue } from './work-queue.js';
 
 /** What the Kubernetes backend needs to run. */
 export interface KubeOperatorOptions {
-  kc: KubeConfig;
+  connection: Connection;
   config: OperatorConfig;
   log: Logger;
   metrics: OperatorMetrics;
@@ -27,58 +32,116 @@ export interface KubeOperatorOptions {
   probeHost?: string;
   /** Called when leadership is lost (the process should exit non-zero). */
   onLostLeadership?: () => void;
-  /** Override the cluster API (tests). */
-  api?: ClusterApi;
 }
 
 /** A running operator. */
 export interface RunningOperator {
   probePort: number;
   isLeader(): boolean;
-  /** Graceful stop: stop informers, drain in-flight reconciles, release the lease, close probes. */
-  stop(): Promise<void>;
+  /** Stop: informers, in-flight reconciles (drained unless `drain` is false), the lease, probes. */
+  stop(options?: { drain?: boolean }): Promise<void>;
+}
+
+/** Thrown by writes after this replica stopped leading: they must not reach the API server. */
+export class NotLeaderError extends Error {
+  constructor() {
+    super('this replica is not the leader any more; write dropped');
+    this.name = 'NotLeaderError';
+  }
 }
 
 /**
  * The Kubernetes backend: probes and metrics at once; once leader, informers for TrainingRequests
- * and owned Jobs and Deployments feed `namespace/name` keys into a rate-limited work queue, and
- * workers run one reconcile per key at a time.
+ * and their Jobs, job Pods and serving Deployments feed `namespace/name` keys into a rate-limited
+ * work queue, and workers run one reconcile per key at a time, reading only from those caches.
  */
 export async function startKubeOperator(options: KubeOperatorOptions): Promise<RunningOperator> {
-  const { kc, config, log, metrics } = options;
+  const { config, log, metrics } = options;
   const identity = options.identity ?? `${hostname()}_${process.pid}`;
-  const api = options.api ?? clusterApi(kc);
+  const client = new KubeClient(options.connection, { onCall: (call) => metrics.apiCall(call) });
   const store = new ArtifactStore(config);
-  const brains = new BrainFactory(api, log);
-  const controller = new TrainingRequestController({ api, config, store, log, metrics, reconcile: options.reconcile, brainFor: (r) => brains.brainFor(r), instance: identity });
   const queue = new WorkQueue(undefined, metrics.queueHooks());
-  const informers: ResilientInformer<KubernetesObject>[] = [];
+  const ns = config.watchNamespace;
+  const all = (group: string, plural: string) => (ns ? `${group}/namespaces/${ns}/${plural}` : `${group}/${plural}`);
+  const informerBase = { client, log, idleTimeoutMs: config.watchdogSeconds * 1000 };
+  const restarted = (resource: string) => () => metrics.informerRestarts.inc({ resource });
+  const enqueueOwner = (object: KubernetesObject) => {
+    const owner = object.metadata?.ownerReferences?.find((o) => o.kind === KIND && o.apiVersion.startsWith(`${GROUP}/`))?.name ?? object.metadata?.labels?.[REQUEST_LABEL];
+    if (owner) queue.add(keyOf(object.metadata?.namespace, owner));
+  };
+
+  const requests = new Informer<KubernetesObject>({
+    ...informerBase,
+    resource: PLURAL,
+    path: all(`/apis/${GROUP}/${VERSION}`, PLURAL),
+    transform: withoutManagedFields,
+    // Every emitted event is a change someone else made: this process's own writes are put into
+    // the cache before their watch events arrive, which then carry nothing new.
+    onEvent: (_type, object) => queue.add(keyOf(object.metadata?.namespace, object.metadata!.name!)),
+    onRestart: restarted(PLURAL),
+  });
+  const jobs = new Informer<V1Job>({
+    ...informerBase,
+    resource: 'jobs',
+    path: all('/apis/batch/v1', 'jobs'),
+    labelSelector: MANAGED_BY_SELECTOR,
+    transform: slimJob,
+    index: (job) => `${job.metadata?.namespace}/${job.metadata?.labels?.[REQUEST_LABEL] ?? ''}`,
+    onEvent: (_type, job) => enqueueOwner(job),
+    onRestart: restarted('jobs'),
+  });
+  const pods = new Informer<V1Pod>({
+    ...informerBase,
+    resource: 'pods',
+    path: all('/api/v1', 'pods'),
+    labelSelector: `${MANAGED_BY_SELECTOR},${COMPONENT_LABEL}=job`,
+    transform: slimPod,
+    index: (pod) => `${pod.metadata?.namespace}/${pod.metadata?.labels?.['batch.kubernetes.io/job-name'] ?? pod.metadata?.labels?.['job-name'] ?? ''}`,
+    onEvent: (type: InformerEventType, pod, old) => {
+      if (type !== 'update' || podChanged(pod, old)) enqueueOwner(pod);
+    },
+    onRestart: restarted('pods'),
+  });
+  const deployments = new Informer<V1Deployment>({
+    ...informerBase,
+    resource: 'deployments',
+    path: all('/apis/apps/v1', 'deployments'),
+    labelSelector: MANAGED_BY_SELECTOR,
+    transform: slimDeployment,
+    onEvent: (_type, deployment) => enqueueOwner(deployment),
+    onRestart: restarted('deployments'),
+  });
+  const named = { trainingrequests: requests, jobs, pods, deployments } as Record<string, Informer<KubernetesObject>>;
+  const informers = Object.values(named);
+
+  let elector: LeaderElector | undefined;
+  const isLeader = () => (elector ? elector.isLeader : true);
+  const api = writeThrough(clusterApi(client), { requests, jobs, deployments }, isLeader);
+  const view: ClusterView = {
+    request: (namespace, name) => requests.get(namespace, name),
+    jobs: (namespace, request) => jobs.byIndex(`${namespace}/${request}`),
+    pods: (namespace, job) => pods.byIndex(`${namespace}/${job}`),
+    deployment: (namespace, name) => deployments.get(namespace, name),
+  };
+  const stager = new SourceStager({
+    config,
+    store,
+    access: api,
+    log,
+    onSettled: (key) => queue.add(key),
+    // The newest data Job's record of its sources (jobs are cached before any reconcile runs).
+    seeds: (request) =>
+      view
+        .jobs(request.metadata.namespace, request.metadata.name)
+        .filter((j) => j.metadata?.labels?.[JOB_KIND_LABEL] === 'data' && j.metadata?.annotations?.[SOURCES_ANNOTATION])
+        .sort((a, b) => String(b.metadata?.creationTimestamp ?? '').localeCompare(String(a.metadata?.creationTimestamp ?? '')))
+        .flatMap((j) => parseSourceRecords(j.metadata!.annotations![SOURCES_ANNOTATION])),
+  });
+  const brains = new BrainFactory(api, log);
+  const controller = new TrainingRequestController({ api, view, config, store, log, metrics, reconcile: options.reconcile, sources: stager, brainFor: (r) => brains.brainFor(r), instance: identity });
+  const resync = new SpreadResync({ periodMs: config.resyncSeconds * 1000, keys: () => requests.keys(), enqueue: (key) => queue.add(key) });
   const workers: Promise<void>[] = [];
   let controllersStarted = false;
-
-  const enqueueOwner = (object: KubernetesObject) => {
-    const owner = object.metadata?.ownerReferences?.find((o) => o.kind === KIND && o.apiVersion.startsWith(`${GROUP}/`));
-    if (owner) queue.add(keyOf(object.metadata?.namespace, owner.name));
-  };
-  const custom = kc.makeApiClient(CustomObjectsApi);
-  const batch = kc.makeApiClient(BatchV1Api);
-  const apps = kc.makeApiClient(AppsV1Api);
-  const ns = config.watchNamespace;
-  const informerOptions = { log, watchdogMs: config.watchdogSeconds * 1000, resyncMs: config.resyncSeconds * 1000 };
-  const requestPath = ns ? `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${PLURAL}` : `/apis/${GROUP}/${VERSION}/${PLURAL}`;
-  const listRequests = () =>
-    (ns ? custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace: ns }) : custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL })) as Promise<KubernetesListObject<KubernetesObject>>;
-  const listJobs = () => (ns ? batch.listNamespacedJob({ namespace: ns, labelSelector: MANAGED_BY_SELECTOR }) : batch.listJobForAllNamespaces({ labelSelector: MANAGED_BY_SELECTOR })) as Promise<KubernetesListObject<V1Job>>;
-  const listDeployments = () => (ns ? apps.listNamespacedDeployment({ namespace: ns, labelSelector: MANAGED_BY_SELECTOR }) : apps.listDeploymentForAllNamespaces({ labelSelector: MANAGED_BY_SELECTOR })) as Promise<KubernetesListObject<V1Deployment>>;
-
-  function makeInformers(): void {
-    const restart = (resource: string) => () => metrics.informerRestarts.inc({ resource });
-    informers.push(
-      new ResilientInformer<KubernetesObject>({ ...informerOptions, resource: PLURAL, make: kubeInformer(kc, requestPath, listRequests), onObject: (o) => queue.add(keyOf(o.metadata?.namespace, o.metadata!.name!)), onRestart: restart(PLURAL) }),
-      new ResilientInformer<KubernetesObject>({ ...informerOptions, resource: 'jobs', make: kubeInformer(kc, ns ? `/apis/batch/v1/namespaces/${ns}/jobs` : '/apis/batch/v1/jobs', listJobs as never, MANAGED_BY_SELECTOR), onObject: enqueueOwner, onRestart: restart('jobs') }),
-      new ResilientInformer<KubernetesObject>({ ...informerOptions, resource: 'deployments', make: kubeInformer(kc, ns ? `/apis/apps/v1/namespaces/${ns}/deployments` : '/apis/apps/v1/deployments', listDeployments as never, MANAGED_BY_SELECTOR), onObject: enqueueOwner, onRestart: restart('deployments') }),
-    );
-  }
 
   async function worker(): Promise<void> {
     for (;;) {
@@ -90,8 +153,11 @@ export async function startKubeOperator(options: KubeOperatorOptions): Promise<R
         const outcome = await controller.reconcile(namespace, name);
         queue.forget(key);
         if (outcome.requeueAfterMs !== undefined) queue.addAfter(key, outcome.requeueAfterMs);
-        metrics.reconciled(outcome.requeueAfterMs !== undefined ? 'requeue_after' : 'success', (performance.now() - started) / 1000);
+        const seconds = (performance.now() - started) / 1000;
+        metrics.reconciled(outcome.requeueAfterMs !== undefined ? 'requeue_after' : 'success', seconds);
+        log.debug({ namespace, name, phase: outcome.phase, reads: outcome.calls?.reads, writes: outcome.calls?.writes, ms: Math.round(seconds * 1000) }, 'Reconciled TrainingRequest');
       } catch (error) {
+        if (error instanceof NotLeaderError) return;
         const delay = queue.addRateLimited(key);
         metrics.reconciled('error', (performance.now() - started) / 1000);
         // A conflict is someone else's write landing first: retry quietly.
@@ -106,17 +172,23 @@ export async function startKubeOperator(options: KubeOperatorOptions): Promise<R
   async function startControllers(): Promise<void> {
     if (controllersStarted) return;
     controllersStarted = true;
-    makeInformers();
-    await Promise.all(informers.map((i) => i.start()));
+    // Children first, synced: a request's first reconcile must already see the Jobs it created
+    // before (or it would report them as not started yet). Until then /readyz says not ready.
+    await Promise.all([jobs, pods, deployments].map((i) => i.start()));
+    await Promise.all([jobs, pods, deployments].map((i) => i.synced()));
+    await requests.start();
     for (let i = 0; i < config.workers; i += 1) workers.push(worker());
+    resync.start();
     log.info({ workers: config.workers, namespace: ns || '(all)' }, 'Started TrainingRequest controller');
   }
 
-  let elector: LeaderElector | undefined;
   const probes = await startProbeServer({
     port: options.probePort,
     ...(options.probeHost ? { host: options.probeHost } : {}),
     registry: metrics.registry,
+    beforeMetrics: () => {
+      for (const [resource, informer] of Object.entries(named)) metrics.informerObjects.set({ resource }, informer.size);
+    },
     checks: {
       healthy: () => !controllersStarted || informers.every((i) => i.silenceMs < config.watchdogSeconds * 3000),
       // A standby replica is ready (it serves probes and metrics); the leader once its caches synced.
@@ -127,7 +199,7 @@ export async function startKubeOperator(options: KubeOperatorOptions): Promise<R
   if (config.leaderElection.enabled) {
     const le = config.leaderElection;
     elector = new LeaderElector({
-      api: leaseApi(kc),
+      api: leaseApi(client),
       namespace: config.namespace,
       name: le.leaseName,
       identity,
@@ -147,14 +219,61 @@ export async function startKubeOperator(options: KubeOperatorOptions): Promise<R
 
   return {
     probePort: probes.port,
-    isLeader: () => (elector ? elector.isLeader : true),
-    async stop() {
+    isLeader,
+    async stop(stopOptions = {}) {
+      const drain = stopOptions.drain ?? true;
+      resync.stop();
       await Promise.all(informers.map((i) => i.stop()));
-      await queue.shutDown(true);
-      await Promise.all(workers);
-      await elector?.stop(true);
+      await queue.shutDown(drain);
+      if (drain) await Promise.all(workers);
+      await elector?.stop(drain);
+      await stager.close();
       await probes.close();
+      client.close();
       log.info({}, 'Stopped TrainingRequest controller');
     },
+  };
+}
+
+/**
+ * The API as the controller uses it: writes are refused once this replica stopped leading, and
+ * what the API server answers to a write goes into the matching cache at once, so the next
+ * reconcile sees its own writes and the watch events they cause are no-ops.
+ */
+export function writeThrough(api: ClusterApi, caches: { requests: Informer<KubernetesObject>; jobs: Informer<V1Job>; deployments: Informer<V1Deployment> }, isLeader: () => boolean): ClusterApi {
+  const guard = () => {
+    if (!isLeader()) throw new NotLeaderError();
+  };
+  return {
+    async patchRequestStatus(namespace, name, status) {
+      guard();
+      const stored = await api.patchRequestStatus(namespace, name, status);
+      caches.requests.upsert(stored as KubernetesObject);
+      return stored;
+    },
+    async patchRequestMetadata(namespace, name, metadata) {
+      guard();
+      const stored = await api.patchRequestMetadata(namespace, name, metadata);
+      caches.requests.upsert(stored as KubernetesObject);
+      return stored;
+    },
+    async createJob(job) {
+      guard();
+      const created = await api.createJob(job);
+      if (created) caches.jobs.upsert(created);
+      return created;
+    },
+    async apply(object) {
+      guard();
+      const applied = await api.apply(object);
+      if (applied.kind === 'Deployment') caches.deployments.upsert(applied as V1Deployment);
+      return applied;
+    },
+    async createEvent(event) {
+      guard();
+      await api.createEvent(event);
+    },
+    readSecretKey: (namespace, name, key) => api.readSecretKey(namespace, name, key),
+    readConfigMap: (namespace, name) => api.readConfigMap(namespace, name),
   };
 }

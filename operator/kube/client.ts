@@ -1,44 +1,24 @@
-/* eslint-disable @typescript-eslint/no-explicit-any -- untyped JSON from the API server, YAML files and Lua interop */
-import {
-  ApiException,
-  AppsV1Api,
-  BatchV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
-  KubernetesObjectApi,
-  PatchStrategy,
-  setHeaderOptions,
-  type CoreV1Event,
-  type KubeConfig,
-  type KubernetesObject,
-  type V1Deployment,
-  type V1Job,
-  type V1Pod,
-} from '@kubernetes/client-node';
+/* eslint-disable @typescript-eslint/no-explicit-any -- untyped JSON from the API server */
+import type { CoreV1Event, KubernetesObject, V1ConfigMap, V1Deployment, V1Job, V1Pod, V1Secret } from '@kubernetes/client-node';
 import { GROUP, PLURAL, VERSION } from '../api/training-request.js';
-import { FIELD_MANAGER, REQUEST_LABEL, MANAGED_BY_SELECTOR } from './builders/meta.js';
+import { FIELD_MANAGER } from './builders/meta.js';
+import { isApiError, type KubeClient } from './rest/client.js';
 
-/** True when `error` is an API error with one of these HTTP codes. */
-export function isApiError(error: unknown, ...codes: number[]): boolean {
-  return error instanceof ApiException && codes.includes(error.code);
-}
+export { isApiError } from './rest/client.js';
 
 /**
- * Everything the controller does to the cluster, in one small interface, so the reconcile logic is
- * tested against a fake and the real client stays thin.
+ * Every call the controller makes to the API server, in one small interface: the writes, and the
+ * two reads that are not worth an informer (a Secret for an LLM key, a ConfigMap data source).
+ * What the controller reads on every reconcile (the request, its Jobs, their Pods, the serving
+ * Deployment) comes from informer caches instead ({@link ClusterView}).
  */
 export interface ClusterApi {
-  /** The TrainingRequest as stored now (not from a cache); undefined when gone. */
-  getRequest(namespace: string, name: string): Promise<Record<string, any> | undefined>;
-  /** JSON merge patch of the status subresource. */
-  patchRequestStatus(namespace: string, name: string, status: unknown): Promise<void>;
-  /** JSON merge patch of metadata (finalizers), guarded by resourceVersion. */
-  patchRequestMetadata(namespace: string, name: string, metadata: Record<string, unknown>): Promise<void>;
-  listJobs(namespace: string, request: string): Promise<V1Job[]>;
-  listPods(namespace: string, request: string): Promise<V1Pod[]>;
-  /** Create a Job; false when it already exists (409), which is fine: names are deterministic. */
-  createJob(job: V1Job): Promise<boolean>;
-  getDeployment(namespace: string, name: string): Promise<V1Deployment | undefined>;
+  /** JSON merge patch of the status subresource; resolves to the stored object. */
+  patchRequestStatus(namespace: string, name: string, status: unknown): Promise<Record<string, any>>;
+  /** JSON merge patch of metadata (finalizers), guarded by resourceVersion; resolves to the stored object. */
+  patchRequestMetadata(namespace: string, name: string, metadata: Record<string, unknown>): Promise<Record<string, any>>;
+  /** Create a Job; undefined when it already exists (409), which is fine: names are deterministic. */
+  createJob(job: V1Job): Promise<V1Job | undefined>;
   /** Server-side apply with field manager `trainer-agent`, forcing ownership of our fields. */
   apply<T extends KubernetesObject>(object: T): Promise<T>;
   createEvent(event: CoreV1Event): Promise<void>;
@@ -46,17 +26,43 @@ export interface ClusterApi {
   readConfigMap(namespace: string, name: string): Promise<{ data?: Record<string, string>; binaryData?: Record<string, string> } | undefined>;
 }
 
-const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+/** What the controller reads on every reconcile, from informer caches: no API call. */
+export interface ClusterView {
+  request(namespace: string, name: string): Record<string, any> | undefined;
+  /** Jobs labelled with the request's name. */
+  jobs(namespace: string, request: string): V1Job[];
+  /** Pods of one Job. */
+  pods(namespace: string, job: string): V1Pod[];
+  deployment(namespace: string, name: string): V1Deployment | undefined;
+}
 
-/** The real ClusterApi on @kubernetes/client-node 2.x. */
-export function clusterApi(kc: KubeConfig): ClusterApi {
-  const custom = kc.makeApiClient(CustomObjectsApi);
-  const batch = kc.makeApiClient(BatchV1Api);
-  const core = kc.makeApiClient(CoreV1Api);
-  const apps = kc.makeApiClient(AppsV1Api);
-  const objects = KubernetesObjectApi.makeApiClient(kc);
-  const crd = { group: GROUP, version: VERSION, plural: PLURAL };
-  const selector = (request: string) => `${MANAGED_BY_SELECTOR},${REQUEST_LABEL}=${request}`;
+/** The collection path of a kind in a namespace (the kinds this operator touches). */
+export function collectionPath(apiVersion: string, kind: string, namespace: string): string {
+  const plural = PLURALS[kind];
+  if (!plural) throw new Error(`no REST path known for ${apiVersion}/${kind}`);
+  const prefix = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+  return `${prefix}/namespaces/${encodeURIComponent(namespace)}/${plural}`;
+}
+
+const PLURALS: Record<string, string> = {
+  Job: 'jobs',
+  Pod: 'pods',
+  Deployment: 'deployments',
+  Service: 'services',
+  HorizontalPodAutoscaler: 'horizontalpodautoscalers',
+  ConfigMap: 'configmaps',
+  Secret: 'secrets',
+  Event: 'events',
+  Lease: 'leases',
+  TrainingRequest: PLURAL,
+};
+
+const MERGE_PATCH = 'application/merge-patch+json';
+const APPLY_PATCH = 'application/apply-patch+yaml';
+
+/** The real ClusterApi on the REST client. */
+export function clusterApi(client: KubeClient): ClusterApi {
+  const requestPath = (namespace: string, name: string) => `${collectionPath(`${GROUP}/${VERSION}`, 'TrainingRequest', namespace)}/${encodeURIComponent(name)}`;
   const orUndefined = async <T>(call: Promise<T>): Promise<T | undefined> => {
     try {
       return await call;
@@ -66,34 +72,33 @@ export function clusterApi(kc: KubeConfig): ClusterApi {
     }
   };
   return {
-    getRequest: (namespace, name) => orUndefined(custom.getNamespacedCustomObject({ ...crd, namespace, name }) as Promise<Record<string, any>>),
-    async patchRequestStatus(namespace, name, status) {
-      await custom.patchNamespacedCustomObjectStatus({ ...crd, namespace, name, body: { status } }, mergePatch);
-    },
-    async patchRequestMetadata(namespace, name, metadata) {
-      await custom.patchNamespacedCustomObject({ ...crd, namespace, name, body: { metadata } }, mergePatch);
-    },
-    listJobs: async (namespace, request) => (await batch.listNamespacedJob({ namespace, labelSelector: selector(request) })).items,
-    listPods: async (namespace, request) => (await core.listNamespacedPod({ namespace, labelSelector: selector(request) })).items,
+    patchRequestStatus: (namespace, name, status) => client.request({ verb: 'patch', path: `${requestPath(namespace, name)}/status`, body: { status }, contentType: MERGE_PATCH }),
+    patchRequestMetadata: (namespace, name, metadata) => client.request({ verb: 'patch', path: requestPath(namespace, name), body: { metadata }, contentType: MERGE_PATCH }),
     async createJob(job) {
       try {
-        await batch.createNamespacedJob({ namespace: job.metadata!.namespace!, body: job });
-        return true;
+        return await client.request<V1Job>({ verb: 'create', path: collectionPath('batch/v1', 'Job', job.metadata!.namespace!), body: job });
       } catch (error) {
-        if (isApiError(error, 409)) return false;
+        if (isApiError(error, 409)) return undefined;
         throw error;
       }
     },
-    getDeployment: (namespace, name) => orUndefined(apps.readNamespacedDeployment({ namespace, name })),
-    apply: (object) => objects.patch(object, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply),
+    apply: <T extends KubernetesObject>(object: T) =>
+      client.request<T>({
+        verb: 'apply',
+        path: `${collectionPath(object.apiVersion!, object.kind!, object.metadata!.namespace!)}/${encodeURIComponent(object.metadata!.name!)}`,
+        query: { fieldManager: FIELD_MANAGER, force: true },
+        // JSON is YAML: the apply content type takes it as is.
+        body: object,
+        contentType: APPLY_PATCH,
+      }),
     async createEvent(event) {
-      await core.createNamespacedEvent({ namespace: event.metadata!.namespace!, body: event });
+      await client.request({ verb: 'create', path: collectionPath('v1', 'Event', event.metadata!.namespace!), body: event });
     },
     async readSecretKey(namespace, name, key) {
-      const secret = await orUndefined(core.readNamespacedSecret({ namespace, name }));
+      const secret = await orUndefined(client.request<V1Secret>({ verb: 'get', path: `${collectionPath('v1', 'Secret', namespace)}/${encodeURIComponent(name)}` }));
       const value = secret?.data?.[key];
       return value === undefined ? secret?.stringData?.[key] : Buffer.from(value, 'base64').toString('utf8');
     },
-    readConfigMap: (namespace, name) => orUndefined(core.readNamespacedConfigMap({ namespace, name })),
+    readConfigMap: (namespace, name) => orUndefined(client.request<V1ConfigMap>({ verb: 'get', path: `${collectionPath('v1', 'ConfigMap', namespace)}/${encodeURIComponent(name)}` })),
   };
 }

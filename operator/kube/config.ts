@@ -1,6 +1,6 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- untyped JSON from the API server, YAML files and Lua interop */
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { load as parseYaml } from 'js-yaml';
 import { z } from 'zod';
 import { Framework } from '../../agents/model/catalog.js';
 
@@ -85,21 +85,39 @@ export const OperatorConfig = z.object({
         .prefault({}),
     })
     .prefault({}),
-  /** Requeue interval while Jobs run or serving rolls out (watches are not relied on for latency). */
-  requeueWhileRunningSeconds: z.number().min(0.1).default(10),
-  /** Re-enqueue every cached TrainingRequest this often. */
-  resyncSeconds: z.number().min(1).default(300),
-  /** Restart an informer that saw nothing (not even a reconnect) for this long. */
-  watchdogSeconds: z.number().min(5).default(300),
+  /**
+   * Safety requeue while Jobs run or serving rolls out. Watch events on Jobs, Pods and the
+   * Deployment drive progress; this only bounds how long a missed event can delay it (±20% jitter).
+   */
+  requeueWhileRunningSeconds: z.number().min(0.1).default(300),
+  /** Reconcile every cached TrainingRequest once per this period, spread evenly over it. */
+  resyncSeconds: z.number().min(1).default(600),
+  /** Restart a watch that received nothing, not even a bookmark, for this long. */
+  watchdogSeconds: z.number().min(5).default(330),
+  /** Staging of data sources (hashing, downloads), on a worker thread. */
+  sources: z
+    .object({
+      /** Revalidate a staged source (fingerprint, then hash if changed) at most this often. */
+      recheckSeconds: z.number().min(1).default(60),
+      /** Sources hashed or downloaded at once. */
+      concurrency: z.number().int().min(1).max(32).default(4),
+      /** Largest https:// download. */
+      maxDownloadBytes: z.number().int().min(1).default(20 * 1024 ** 3),
+      /** Deadline of one https:// download, connection to last byte. */
+      downloadTimeoutSeconds: z.number().min(1).default(3600),
+    })
+    .prefault({}),
   workers: z.number().int().min(1).max(64).default(2),
   leaderElection: z
     .object({
       enabled: z.boolean().default(true),
       leaseName: z.string().default('trainer-agent-operator'),
       leaseDurationSeconds: z.number().int().min(1).default(15),
-      renewDeadlineSeconds: z.number().min(1).default(10),
+      /** Step down when no renewal succeeded for this long (shorter than the lease: no overlap). */
+      renewDeadlineSeconds: z.number().min(0.5).default(10),
       retryPeriodSeconds: z.number().min(0.1).default(2),
     })
+    .refine((le) => le.renewDeadlineSeconds < le.leaseDurationSeconds, { message: 'renewDeadlineSeconds must be shorter than leaseDurationSeconds, so a leader has stopped before its lease can be taken over', path: ['renewDeadlineSeconds'] })
     .prefault({}),
 });
 export type OperatorConfig = z.infer<typeof OperatorConfig>;

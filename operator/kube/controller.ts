@@ -1,5 +1,6 @@
-/* eslint-disable @typescript-eslint/no-explicit-any -- untyped JSON from the API server, YAML files and Lua interop */
-import type { V1Job, V1Pod } from '@kubernetes/client-node';
+/* eslint-disable @typescript-eslint/no-explicit-any -- untyped JSON from the API server */
+import { createHash } from 'node:crypto';
+import type { KubernetesObject, V1Job, V1Pod } from '@kubernetes/client-node';
 import type { Brain } from '../../agents/brain/brain.js';
 import { TrainingRequest, type TrainingRequestStatus } from '../api/training-request.js';
 import type { Logger } from '../observability/logger.js';
@@ -11,13 +12,13 @@ import type { Action, JobObservation, Observed } from '../pipeline/types.js';
 import { ArtifactsUnavailableError, type ArtifactStore } from './artifacts.js';
 import { buildEvent } from './builders/event.js';
 import { buildJob, type DataMount } from './builders/job.js';
-import { FINALIZER, servingName, type Owner } from './builders/meta.js';
+import { LEGACY_FINALIZER, SOURCES_ANNOTATION, servingName, type Owner } from './builders/meta.js';
 import { buildApiDocConfigMap, buildTritonDeployment, buildTritonHpa, buildTritonService, servingUrl } from './builders/serving.js';
 import { mergePatch } from './builders/status-patch.js';
-import type { ClusterApi } from './client.js';
+import type { ClusterApi, ClusterView } from './client.js';
 import type { OperatorConfig } from './config.js';
-import { observeJob, observeServing } from './observe.js';
-import { resolveClusterSources } from './sources.js';
+import { jobState, observeJob, observeServing } from './observe.js';
+import type { ResolvedSources } from './sources.js';
 
 /** The pipeline's entry point (injected so the controller is tested without the agents). */
 export type ReconcileFn = (request: TrainingRequest, observed: Observed, deps: ReconcileDeps) => Promise<ReconcileResult>;
@@ -25,89 +26,124 @@ export type ReconcileFn = (request: TrainingRequest, observed: Observed, deps: R
 /** What the controller needs. */
 export interface ControllerDeps {
   api: ClusterApi;
+  /** Informer caches: what every reconcile reads. */
+  view: ClusterView;
   config: OperatorConfig;
   store: ArtifactStore;
   log: Logger;
   metrics?: OperatorMetrics;
   reconcile: ReconcileFn;
-  brainFor: (request: TrainingRequest) => Promise<Brain>;
-  /** Called when a request with the finalizer is deleted: remove artifacts outside the cluster. */
-  cleanupExternalArtifacts?: (request: TrainingRequest) => Promise<void>;
+  /** Where the request's data sources stand (staged off the event loop). */
+  sources: { resolve(request: TrainingRequest): ResolvedSources; record?(request: TrainingRequest): string; forget?(requestKey: string): void };
+  brainFor: (request: TrainingRequest) => Brain;
   now?: () => Date;
+  random?: () => number;
   /** This replica's name, for Events. */
   instance?: string;
 }
 
-/** What one reconcile asks of the queue. */
+/** What one reconcile asks of the queue, and what it cost. */
 export interface ReconcileOutcome {
   requeueAfterMs?: number;
+  /** API calls this reconcile made (the scale benchmark's accounting). */
+  calls?: { reads: number; writes: number };
+  phase?: string;
+}
+
+/** Results of finished Jobs, by Job uid: they never change, so each is read from the volume once. */
+class ResultCache {
+  private readonly entries = new Map<string, unknown>();
+  constructor(private readonly max = 512) {}
+  get(uid: string): unknown {
+    const value = this.entries.get(uid);
+    if (value !== undefined) {
+      this.entries.delete(uid);
+      this.entries.set(uid, value);
+    }
+    return value;
+  }
+  set(uid: string, value: unknown): void {
+    this.entries.set(uid, value);
+    if (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value!);
+  }
 }
 
 /**
- * One reconcile of one TrainingRequest, driven by its `namespace/name` key: read it fresh, observe
- * its Jobs, pods, result files and serving Deployment, let the pipeline decide, act (Jobs by create
- * with deterministic names, serving and the API doc by server-side apply, Events), and patch
- * `/status` only when it changed. Never writes spec.
+ * One reconcile of one TrainingRequest, driven by its `namespace/name` key: read it and its Jobs,
+ * Pods and serving Deployment from the informer caches, let the pipeline decide, act (Jobs by
+ * create with deterministic names, serving and the API doc by server-side apply — skipped when
+ * nothing changed —, Events), and patch `/status` only when it changed. Never writes spec.
  */
 export class TrainingRequestController {
+  private readonly results = new ResultCache();
+  /** Hash of what was last applied per object, and when: unchanged objects are not re-applied. */
+  private readonly applied = new Map<string, { hash: string; at: number }>();
+
   constructor(private readonly deps: ControllerDeps) {}
 
   async reconcile(namespace: string, name: string): Promise<ReconcileOutcome> {
-    const { api, log, metrics } = this.deps;
+    const calls = { reads: 0, writes: 0 };
+    const api = counting(this.deps.api, calls);
+    const { view, log, metrics } = this.deps;
     const key = `${namespace}/${name}`;
-    const raw = await api.getRequest(namespace, name);
+    const raw = view.request(namespace, name);
     if (!raw) {
       metrics?.phase(key, namespace, undefined);
+      this.deps.sources.forget?.(key);
+      for (const k of this.applied.keys()) if (k.startsWith(`${key}/`)) this.applied.delete(k);
       log.debug({ namespace, name }, 'Found no TrainingRequest; it was deleted');
-      return {};
+      return { calls };
     }
     const parsed = TrainingRequest.safeParse(raw);
     if (!parsed.success) {
-      await this.reportInvalid(raw, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-      return {};
+      await this.reportInvalid(api, raw, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+      return { calls };
     }
     const request = parsed.data;
     const finalizers = request.metadata.finalizers ?? [];
     if (request.metadata.deletionTimestamp) {
-      if (finalizers.includes(FINALIZER)) {
-        await this.deps.cleanupExternalArtifacts?.(request);
-        await api.patchRequestMetadata(namespace, name, { resourceVersion: request.metadata.resourceVersion, finalizers: finalizers.filter((f) => f !== FINALIZER) });
-        log.info({ namespace, name }, 'Removed finalizer after cleaning up external artifacts');
+      // Children go with their owner (owner references); nothing outside the cluster to clean up.
+      if (finalizers.includes(LEGACY_FINALIZER)) {
+        await api.patchRequestMetadata(namespace, name, { resourceVersion: request.metadata.resourceVersion, finalizers: finalizers.filter((f) => f !== LEGACY_FINALIZER) });
+        log.info({ namespace, name }, `Removed finalizer ${LEGACY_FINALIZER} left by an older version`);
       }
-      return {};
-    }
-    if (request.spec.storage?.s3 && !finalizers.includes(FINALIZER)) {
-      await api.patchRequestMetadata(namespace, name, { resourceVersion: request.metadata.resourceVersion, finalizers: [...finalizers, FINALIZER] });
-      log.info({ namespace, name }, 'Added finalizer for artifacts on S3');
+      return { calls };
     }
 
     const { observed, dataMounts, deploymentReplicas } = await this.observe(request);
-    const brain = await this.deps.brainFor(request);
-    const result = await this.deps.reconcile(request, observed, { brain, now: (this.deps.now ?? (() => new Date()))() });
+    const brain = this.deps.brainFor(request);
+    const result = await this.deps.reconcile(request, observed, { brain, now: this.now() });
     const owner: Owner = { name, namespace, uid: request.metadata.uid ?? '' };
-    await this.act(request, owner, result.actions, dataMounts, deploymentReplicas);
-    await this.writeStatus(request, raw['status'], result.status);
+    await this.act(api, request, owner, result.actions, dataMounts, deploymentReplicas);
+    await this.writeStatus(api, request, raw['status'], result.status);
     metrics?.phase(key, namespace, result.status.phase);
-    return result.requeue ? { requeueAfterMs: this.deps.config.requeueWhileRunningSeconds * 1000 } : {};
+    const outcome: ReconcileOutcome = { calls, ...(result.status.phase ? { phase: result.status.phase } : {}) };
+    if (result.requeue) {
+      // A safety net only: watch events on Jobs, Pods and the Deployment drive progress.
+      const base = this.deps.config.requeueWhileRunningSeconds * 1000;
+      outcome.requeueAfterMs = Math.round(base * (0.8 + 0.4 * (this.deps.random ?? Math.random)()));
+    }
+    return outcome;
   }
 
-  /** Everything the pipeline reads, from the API server and the artifacts volume. */
+  private now(): Date {
+    return (this.deps.now ?? (() => new Date()))();
+  }
+
+  /** Everything the pipeline reads: caches, staged sources, and results of finished Jobs. */
   private async observe(request: TrainingRequest): Promise<{ observed: Observed; dataMounts: DataMount[]; deploymentReplicas?: number }> {
-    const { api, config, store } = this.deps;
+    const { view, store } = this.deps;
     const { namespace, name } = request.metadata;
     const root = store.root(namespace, name);
-    const [resolved, jobs, pods, deployment] = await Promise.all([
-      resolveClusterSources(request, config, store, api),
-      api.listJobs(namespace, name),
-      api.listPods(namespace, name),
-      api.getDeployment(namespace, servingName(name)),
-    ]);
+    const resolved = this.deps.sources.resolve(request);
     const observedJobs: Record<string, JobObservation> = {};
-    for (const job of jobs) {
+    for (const job of view.jobs(namespace, name)) {
       const jobName = job.metadata!.name!;
       if (!isOwnedBy(job, request.metadata.uid)) continue;
-      observedJobs[jobName] = observeJob(job, podsOf(pods, jobName), () => store.readJson(request.spec, `${jobOutDir(root, jobName)}/result.json`));
+      const result = jobState(job) === 'Succeeded' ? await this.result(request, job, `${jobOutDir(root, jobName)}/result.json`) : undefined;
+      observedJobs[jobName] = observeJob(job, view.pods(namespace, jobName), () => result);
     }
+    const deployment = view.deployment(namespace, servingName(name));
     const serving = observeServing(deployment, { model: name, replicas: request.status?.estimate?.replicas ?? 1 }, servingUrl({ name, namespace }));
     return {
       observed: {
@@ -116,16 +152,25 @@ export class TrainingRequestController {
         jobs: observedJobs,
         ...(serving ? { serving } : {}),
         gpuAvailable: (request.spec.resources?.gpu?.count ?? 0) > 0,
-        frameworks: config.jobs.frameworks,
+        frameworks: this.deps.config.jobs.frameworks,
       },
       dataMounts: resolved.mounts,
       ...(deployment?.spec?.replicas !== undefined ? { deploymentReplicas: deployment.spec.replicas } : {}),
     };
   }
 
+  private async result(request: TrainingRequest, job: V1Job, path: string): Promise<unknown> {
+    const uid = job.metadata?.uid ?? job.metadata?.name ?? path;
+    const cached = this.results.get(uid);
+    if (cached !== undefined) return cached;
+    const value = await this.deps.store.readJson(request.spec, path);
+    if (value !== undefined) this.results.set(uid, value);
+    return value;
+  }
+
   /** Carry out the pipeline's actions. */
-  private async act(request: TrainingRequest, owner: Owner, actions: Action[], dataMounts: DataMount[], deploymentReplicas: number | undefined): Promise<void> {
-    const { api, config, store, log, metrics } = this.deps;
+  private async act(api: ClusterApi, request: TrainingRequest, owner: Owner, actions: Action[], dataMounts: DataMount[], deploymentReplicas: number | undefined): Promise<void> {
+    const { config, store, log, metrics } = this.deps;
     const { namespace, name } = owner;
     const apiDir = apiDocPath(store.root(namespace, name)).replace(/\/[^/]+$/, '/');
     const apiFiles: Record<string, string> = {};
@@ -135,8 +180,10 @@ export class TrainingRequestController {
         case 'runJob': {
           const { job } = action;
           // The spec goes onto the artifacts volume before the Job exists, so the pod always finds it.
-          store.writeFile(request.spec, `${job.outDir}/spec.json`, `${JSON.stringify(job.spec, null, 2)}\n`);
-          const created = await api.createJob(buildJob({ owner, spec: request.spec, job, config, dataMounts }));
+          await store.writeFile(request.spec, `${job.outDir}/spec.json`, `${JSON.stringify(job.spec, null, 2)}\n`);
+          // A data Job records the staged sources it was made from (restarts take them as known).
+          const record = job.kind === 'data' ? this.deps.sources.record?.(request) : undefined;
+          const created = await api.createJob(buildJob({ owner, spec: request.spec, job, config, dataMounts, ...(record ? { annotations: { [SOURCES_ANNOTATION]: record } } : {}) }));
           if (created) {
             metrics?.jobsCreated.inc({ kind: job.kind });
             log.info({ namespace, name, stage: job.kind, job: job.name, ...(job.attempt ? { attempt: job.attempt } : {}) }, `Created Job ${job.name}`);
@@ -146,7 +193,7 @@ export class TrainingRequestController {
         case 'writeFile': {
           if (action.path.startsWith(apiDir)) apiFiles[action.path.slice(apiDir.length)] = action.content;
           try {
-            store.writeFile(request.spec, action.path, action.content);
+            await store.writeFile(request.spec, action.path, action.content);
           } catch (error) {
             // The API doc also lands in a ConfigMap; other files need the volume.
             if (!(error instanceof ArtifactsUnavailableError) || !action.path.startsWith(apiDir)) throw error;
@@ -157,10 +204,10 @@ export class TrainingRequestController {
           const autoscaling = config.serving.autoscaling.enabled;
           const replicas = autoscaling ? Math.max(action.estimate.replicas, deploymentReplicas ?? 0) : action.estimate.replicas;
           const input = { owner, spec: request.spec, config, model: action.model, repositoryDir: action.repositoryDir, estimate: action.estimate, replicas };
-          await api.apply(buildTritonDeployment(input));
-          await api.apply(buildTritonService(input));
-          if (autoscaling) await api.apply(buildTritonHpa(input));
-          log.debug({ namespace, name, stage: 'serving', replicas }, `Applied Deployment ${servingName(name)}`);
+          const objects: KubernetesObject[] = [buildTritonDeployment(input), buildTritonService(input), ...(autoscaling ? [buildTritonHpa(input)] : [])];
+          let appliedAny = false;
+          for (const object of objects) appliedAny = (await this.applyIfChanged(api, object, object.kind === 'Deployment' && deploymentReplicas === undefined)) || appliedAny;
+          if (appliedAny) log.debug({ namespace, name, stage: 'serving', replicas }, `Applied Deployment ${servingName(name)}`);
           break;
         }
         case 'event':
@@ -168,7 +215,7 @@ export class TrainingRequestController {
           break;
       }
     }
-    if (Object.keys(apiFiles).length) await api.apply(buildApiDocConfigMap(owner, apiFiles));
+    if (Object.keys(apiFiles).length) await this.applyIfChanged(api, buildApiDocConfigMap(owner, apiFiles), false);
     for (const event of events) {
       try {
         await api.createEvent(buildEvent({ name, namespace, uid: owner.uid, ...(request.metadata.resourceVersion ? { resourceVersion: request.metadata.resourceVersion } : {}) }, event, new Date(), this.deps.instance));
@@ -179,32 +226,73 @@ export class TrainingRequestController {
     }
   }
 
+  /**
+   * Server-side apply, unless this process applied the very same object within the resync period
+   * (and, for the Deployment, it still exists): re-applying an unchanged object is a write for
+   * nothing. After the period it is applied again, which also repairs hand edits and deletions.
+   */
+  private async applyIfChanged(api: ClusterApi, object: KubernetesObject, missing: boolean): Promise<boolean> {
+    const key = `${object.metadata!.namespace}/${object.metadata!.ownerReferences?.[0]?.name ?? ''}/${object.kind}/${object.metadata!.name}`;
+    const hash = createHash('sha256').update(JSON.stringify(object)).digest('hex');
+    const seen = this.applied.get(key);
+    const fresh = seen && Date.now() - seen.at < this.deps.config.resyncSeconds * 1000;
+    if (seen?.hash === hash && fresh && !missing) return false;
+    await api.apply(object);
+    this.applied.set(key, { hash, at: Date.now() });
+    return true;
+  }
+
   /** Merge-patch `/status` with what changed; nothing when nothing did. */
-  private async writeStatus(request: TrainingRequest, stored: unknown, next: TrainingRequestStatus): Promise<void> {
+  private async writeStatus(api: ClusterApi, request: TrainingRequest, stored: unknown, next: TrainingRequestStatus): Promise<void> {
     const { namespace, name } = request.metadata;
     const plain = JSON.parse(JSON.stringify(next)) as unknown;
     const patch = mergePatch(stored ?? {}, plain);
     if (patch === undefined) return;
-    await this.deps.api.patchRequestStatus(namespace, name, patch);
+    await api.patchRequestStatus(namespace, name, patch);
     const before = request.status?.phase;
     if (before !== next.phase) this.deps.log.info({ namespace, name, stage: next.phase, from: before }, `Updated TrainingRequest phase to ${next.phase}`);
   }
 
   /** A stored object the schema rejects (the CRD should prevent it): say why in a Stalled condition. */
-  private async reportInvalid(raw: Record<string, any>, why: string): Promise<void> {
+  private async reportInvalid(api: ClusterApi, raw: Record<string, any>, why: string): Promise<void> {
     const { namespace, name, generation } = raw['metadata'] ?? {};
-    const now = (this.deps.now ?? (() => new Date()))();
-    const conditions = setOverall(raw['status']?.conditions ?? [], { state: 'Stalled', reason: 'InvalidSpec', message: why.slice(0, 2000) }, now, generation);
+    const conditions = setOverall(raw['status']?.conditions ?? [], { state: 'Stalled', reason: 'InvalidSpec', message: why.slice(0, 2000) }, this.now(), generation);
     const patch = mergePatch(raw['status'] ?? {}, { ...(raw['status'] ?? {}), observedGeneration: generation, conditions, phase: 'Failed' });
-    if (patch !== undefined) await this.deps.api.patchRequestStatus(namespace, name, patch);
+    if (patch !== undefined) await api.patchRequestStatus(namespace, name, patch);
     this.deps.log.warn({ namespace, name, err: why }, 'Rejected TrainingRequest with an invalid spec');
   }
+}
+
+/** The API, counting reads and writes into `calls`. */
+function counting(api: ClusterApi, calls: { reads: number; writes: number }): ClusterApi {
+  const write =
+    <A extends unknown[], R>(f: (...args: A) => Promise<R>) =>
+    (...args: A) => {
+      calls.writes += 1;
+      return f(...args);
+    };
+  const read =
+    <A extends unknown[], R>(f: (...args: A) => Promise<R>) =>
+    (...args: A) => {
+      calls.reads += 1;
+      return f(...args);
+    };
+  return {
+    patchRequestStatus: write(api.patchRequestStatus.bind(api)),
+    patchRequestMetadata: write(api.patchRequestMetadata.bind(api)),
+    createJob: write(api.createJob.bind(api)),
+    apply: write(api.apply.bind(api)) as ClusterApi['apply'],
+    createEvent: write(api.createEvent.bind(api)),
+    readSecretKey: read(api.readSecretKey.bind(api)),
+    readConfigMap: read(api.readConfigMap.bind(api)),
+  };
 }
 
 function isOwnedBy(job: V1Job, uid: string | undefined): boolean {
   return !uid || (job.metadata?.ownerReferences ?? []).some((o) => o.uid === uid);
 }
 
-function podsOf(pods: readonly V1Pod[], jobName: string): V1Pod[] {
+/** Pods of a Job by the labels the Job controller sets (used by views built on plain lists). */
+export function podsOfJob(pods: readonly V1Pod[], jobName: string): V1Pod[] {
   return pods.filter((p) => p.metadata?.labels?.['batch.kubernetes.io/job-name'] === jobName || p.metadata?.labels?.['job-name'] === jobName);
 }

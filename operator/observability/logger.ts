@@ -7,18 +7,18 @@ const REDACT = ['apiKey', '*.apiKey', 'token', '*.token', 'password', '*.passwor
 
 /**
  * The operator's JSON logger (pino): one JSON object per line on stderr, `level` as a word, an ISO
- * `time`, and messages in Kubernetes style — capitalised, past tense, object named ("Created Job
+ * `time`, `logger`, and messages in Kubernetes style — capitalised, past tense, object named ("Created Job
  * spam-filter-data-1a2b3c") — with `namespace`, `name` and `stage` as fields.
  */
 export function createLogger(options: { level?: string; destination?: NodeJS.WritableStream; name?: string } = {}): Logger {
   return pino(
     {
-      name: options.name ?? 'trainer-agent-operator',
       level: options.level ?? process.env['LOG_LEVEL'] ?? 'info',
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
       redact: { paths: REDACT, censor: '[redacted]' },
-      base: undefined,
+      // `logger`, as controller-runtime names it: `name` belongs to the object a line is about.
+      base: { logger: options.name ?? 'trainer-agent-operator' },
     },
     (options.destination as pino.DestinationStream | undefined) ?? pino.destination({ dest: 2, sync: true }),
   );

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { CallRecord } from '../kube/rest/client.js';
 import type { QueueHooks } from '../kube/work-queue.js';
 
 /** Name of the one controller this operator runs (the `controller` label). */
@@ -22,6 +23,9 @@ export class OperatorMetrics {
   readonly requestsByPhase: Gauge<'namespace' | 'phase'>;
   readonly jobsCreated: Counter<'kind'>;
   readonly informerRestarts: Counter<'resource'>;
+  readonly restClientRequests: Counter<'code' | 'verb' | 'resource'>;
+  readonly restClientDuration: Histogram<'verb'>;
+  readonly informerObjects: Gauge<'resource'>;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -38,7 +42,17 @@ export class OperatorMetrics {
     this.requestsByPhase = new Gauge({ name: 'trainingrequest_phase', help: 'TrainingRequests by namespace and phase (1 for the current phase)', labelNames: ['namespace', 'phase'], registers });
     this.jobsCreated = new Counter({ name: 'trainingrequest_jobs_created_total', help: 'Jobs created for TrainingRequests, by kind', labelNames: ['kind'], registers });
     this.informerRestarts = new Counter({ name: 'trainingrequest_informer_restarts_total', help: 'Informer restarts after errors or silence, by resource', labelNames: ['resource'], registers });
+    // client-go's names; `verb` and `resource` instead of `method` and `host` (one API server).
+    this.restClientRequests = new Counter({ name: 'rest_client_requests_total', help: 'Number of HTTP requests to the API server, by status code, verb and resource', labelNames: ['code', 'verb', 'resource'], registers });
+    this.restClientDuration = new Histogram({ name: 'rest_client_request_duration_seconds', help: 'Request latency in seconds, by verb (watches: how long the stream lasted)', labelNames: ['verb'], buckets: durations, registers });
+    this.informerObjects = new Gauge({ name: 'trainingrequest_informer_objects', help: 'Objects in the informer caches, by resource', labelNames: ['resource'], registers });
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Record one API call. */
+  apiCall(call: CallRecord): void {
+    this.restClientRequests.inc({ code: String(call.code), verb: call.verb, resource: call.resource });
+    this.restClientDuration.observe({ verb: call.verb }, call.seconds);
   }
 
   /** Hooks for a work queue named `name`. */

@@ -11,7 +11,7 @@ export interface ProbeChecks {
 }
 
 /** `/healthz`, `/readyz` and `/metrics` on one port (0.0.0.0 in a pod, 127.0.0.1 by default). */
-export async function startProbeServer(options: { port: number; host?: string; registry: Registry; checks: ProbeChecks }): Promise<{ server: Server; port: number; close(): Promise<void> }> {
+export async function startProbeServer(options: { port: number; host?: string; registry: Registry; checks: ProbeChecks; beforeMetrics?: () => void }): Promise<{ server: Server; port: number; close(): Promise<void> }> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const answer = async () => {
@@ -22,6 +22,7 @@ export async function startProbeServer(options: { port: number; host?: string; r
         const ok = await options.checks.ready();
         res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(ok ? 'ok' : 'not ready');
       } else if (path === '/metrics') {
+        options.beforeMetrics?.();
         const body = await options.registry.metrics();
         res.writeHead(200, { 'content-type': options.registry.contentType }).end(body);
       } else {
@@ -41,6 +42,11 @@ export async function startProbeServer(options: { port: number; host?: string; r
   return {
     server,
     port,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Keep-alive connections of probe and scrape clients would hold close() open.
+        server.closeAllConnections();
+      }),
   };
 }

@@ -76,6 +76,16 @@ describe('reconcile: refusals and questions come before any compute', () => {
     expect(condition(result, 'Stalled')?.message).toContain('does not exist');
     expect(jobs(result)).toEqual([]);
   });
+
+  it('waits, Reconciling, while the backend still fetches or hashes a source, starting nothing', async () => {
+    const result = await run(requestFixture(), observedFixture({ sources: [{ name: 'mails', role: 'train', location: '/artifacts/mails.jsonl', pending: 'staging https://data.example/mails.jsonl' }] }));
+    expect(overall(result)).toEqual(['Reconciling']);
+    expect(result.status.phase).toBe('PreparingData');
+    expect(condition(result, 'DataPrepared')).toMatchObject({ status: 'False', reason: 'FetchingData' });
+    expect(condition(result, 'DataPrepared')?.message).toContain('mails (staging https://data.example/mails.jsonl)');
+    expect(result.requeue).toBe(true);
+    expect(jobs(result)).toEqual([]);
+  });
 });
 
 describe('reconcile: idempotent jobs', () => {

@@ -39,6 +39,8 @@ export interface ObservedSource {
   digest?: string;
   /** Why it could not be read. */
   error?: string;
+  /** Set while the backend is still fetching or hashing it (say what); the pipeline waits. */
+  pending?: string;
   /** The resolved location a job can read (absolute path locally, mount path in a cluster). */
   location?: string;
 }

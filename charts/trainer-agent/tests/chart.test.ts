@@ -49,6 +49,8 @@ withHelm('helm', () => {
     expect(c.args[0]).toBe('operator');
     const env = Object.fromEntries(c.env.map((e: { name: string; value?: string }) => [e.name, e.value]));
     expect(env).toMatchObject({ TRAINER_AGENT_TRAINER_IMAGE: 'reg/trainer:9', TRAINER_AGENT_CONVERTER_IMAGE: expect.any(String), TRAINER_AGENT_TRITON_IMAGE: expect.any(String) });
+    // The memory settings the scale benchmark measured the operator with.
+    expect(env).toMatchObject({ NODE_OPTIONS: '--max-semi-space-size=1 --max-old-space-size=256', MALLOC_ARENA_MAX: '2' });
     expect(d.spec.strategy).toBeUndefined();
   });
 
@@ -98,6 +100,10 @@ withHelm('helm', () => {
     expect(config.jobs.podAnnotations).toEqual({ a: 'b' });
     expect(config.leaderElection.leaseName).toBe('ta-trainer-agent-leader');
     expect(config.namespace).toBe('ta-system');
+    // Watch events drive progress: the requeue is a slow safety net, the resync spread out.
+    expect(config.requeueWhileRunningSeconds).toBe(300);
+    expect(config.resyncSeconds).toBe(600);
+    expect(config.sources).toEqual({ recheckSeconds: 60, concurrency: 4, maxDownloadBytes: 20 * 1024 ** 3, downloadTimeoutSeconds: 3600 });
   });
 
   it('rejects values the schema forbids', () => {

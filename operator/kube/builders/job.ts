@@ -27,6 +27,8 @@ export interface JobBuildInput {
   config: OperatorConfig;
   /** Other PVCs the job reads data from, read-only. */
   dataMounts?: DataMount[];
+  /** Annotations of the Job object (not its pods). */
+  annotations?: Record<string, string>;
 }
 
 /** The artifacts PVC of a request: its own, or the chart's default claim. */
@@ -66,7 +68,7 @@ export function buildJob(input: JobBuildInput): V1Job {
   const artifacts = artifactsVolume(spec, config);
   const dataMounts = input.dataMounts ?? [];
   const labels = { [JOB_KIND_LABEL]: job.kind, ...(job.attempt ? { 'traineragent.io/attempt': String(job.attempt) } : {}) };
-  const meta = childMeta(owner, job.name, 'job', labels);
+  const meta = childMeta(owner, job.name, 'job', labels, input.annotations);
   const nodeSelector = { ...config.jobs.nodeSelector, ...(spec.resources?.nodeSelector ?? {}), ...(gpus > 0 && spec.resources?.gpu?.type ? { 'nvidia.com/gpu.product': spec.resources.gpu.type } : {}) };
   const tolerations = jobTolerations(spec, config, gpus);
   const runtimeClassName = gpus > 0 && config.jobs.gpuRuntimeClassName ? config.jobs.gpuRuntimeClassName : config.jobs.runtimeClassName;

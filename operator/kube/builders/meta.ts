@@ -3,8 +3,11 @@ import { GROUP, KIND, VERSION } from '../../api/training-request.js';
 
 /** Field manager for every server-side apply of this operator. */
 export const FIELD_MANAGER = 'trainer-agent';
-/** Finalizer, only added when artifacts live outside the cluster (S3). */
-export const FINALIZER = 'traineragent.io/artifacts';
+/**
+ * The finalizer versions before 0.2 added to requests with S3 storage, an option that never stored
+ * anything and was removed. The operator only removes it, so such requests can still be deleted.
+ */
+export const LEGACY_FINALIZER = 'traineragent.io/artifacts';
 
 /** Label on every child: which TrainingRequest it belongs to. */
 export const REQUEST_LABEL = 'traineragent.io/request';
@@ -12,6 +15,12 @@ export const REQUEST_LABEL = 'traineragent.io/request';
 export const JOB_KIND_LABEL = 'traineragent.io/job-kind';
 /** Label on every child: job or serving. */
 export const COMPONENT_LABEL = 'traineragent.io/component';
+/**
+ * Annotation on data Jobs: the staged sources the Job was made from (digest and fingerprint per
+ * source). A restarted operator takes them as known, so its requests do not fall back to fetching
+ * data they already have; it revalidates them in the background.
+ */
+export const SOURCES_ANNOTATION = 'traineragent.io/sources';
 /** Annotation on the serving Deployment: the model it serves. */
 export const MODEL_ANNOTATION = 'traineragent.io/model';
 /** Annotation on the serving Deployment: the model repository it serves. */

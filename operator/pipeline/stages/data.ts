@@ -31,6 +31,12 @@ export function dataStage(ctx: StageContext): StageOutcome {
     ctx.condition({ type: 'DataPrepared', status: 'False', reason: 'NoLabelledData', message: question });
     return { next: false, phase: 'AwaitingInput', question, overall: { state: 'AwaitingInput', reason: 'NoLabelledData', message: question } };
   }
+  const pending = observed.sources.filter((s) => s.pending && !s.error);
+  if (pending.length > 0) {
+    const message = `Fetching data: ${pending.map((s) => `${s.name} (${s.pending})`).join('; ')}`;
+    ctx.condition({ type: 'DataPrepared', status: 'False', reason: 'FetchingData', message });
+    return { next: false, phase: 'PreparingData', overall: { state: 'Reconciling', reason: 'FetchingData', message } };
+  }
   const unreadable = observed.sources.filter((s) => s.error);
   if (unreadable.length > 0 || observed.sources.length < sources.length) {
     const message = unreadable.map((s) => `${s.name}: ${s.error}`).join('; ') || 'data sources are not resolved yet';
