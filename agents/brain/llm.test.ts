@@ -15,6 +15,8 @@ type Verdict = z.infer<typeof Verdict>;
 
 const OFFLINE: Verdict = { label: 'ham', confidence: 0.5 };
 const LLM_ANSWER: Verdict = { label: 'spam', confidence: 0.97 };
+/** What `decide` returns when the LLM's answer is used (its latency varies). */
+const ANSWERED = { value: LLM_ANSWER, brain: 'llm', latencyMs: expect.any(Number) };
 
 const request: DecisionRequest = {
   name: 'spam verdict',
@@ -54,7 +56,7 @@ describe('LlmBrain answers from the model when the answer is valid', () => {
   it('returns the parsed structured answer with brain "llm" and no fallback reason', async () => {
     const { decide, server } = await setUp([{ json: LLM_ANSWER }]);
     const decided = await decide();
-    expect(decided).toEqual({ value: LLM_ANSWER, brain: 'llm' });
+    expect(decided).toEqual(ANSWERED);
     expect(server.requests).toHaveLength(1);
   });
 
@@ -103,7 +105,7 @@ describe('LlmBrain answers from the model when the answer is valid', () => {
       [{ error: { status: 429, message: 'Rate limit reached', type: 'requests', code: 'rate_limit_exceeded' } }, { json: LLM_ANSWER }],
       { maxRetries: 1 },
     );
-    expect(await decide()).toEqual({ value: LLM_ANSWER, brain: 'llm' });
+    expect(await decide()).toEqual(ANSWERED);
     expect(server.requests).toHaveLength(2);
     expect(warnings).toEqual([]);
   });
@@ -214,10 +216,10 @@ describe('LlmBrain circuit breaker', () => {
     expect(server.requests).toHaveLength(3);
 
     clock += 1;
-    expect(await decide()).toEqual({ value: LLM_ANSWER, brain: 'llm' });
+    expect(await decide()).toEqual(ANSWERED);
     expect(server.requests).toHaveLength(4);
     expect(breaker.open).toBe(false);
-    expect(await decide()).toEqual({ value: LLM_ANSWER, brain: 'llm' });
+    expect(await decide()).toEqual(ANSWERED);
     expect(server.requests).toHaveLength(5);
   });
 
@@ -241,10 +243,10 @@ describe('LlmBrain circuit breaker', () => {
     await decide();
     clock = 1_000;
     const [first, second] = await Promise.all([decide(), decide()]);
-    expect(first).toEqual({ value: LLM_ANSWER, brain: 'llm' });
+    expect(first).toEqual(ANSWERED);
     expect(second.fallbackReason).toBe('the LLM circuit is open after repeated failures');
     expect(server.requests).toHaveLength(2);
-    expect(await decide()).toEqual({ value: LLM_ANSWER, brain: 'llm' });
+    expect(await decide()).toEqual(ANSWERED);
     expect(server.requests).toHaveLength(3);
   });
 });

@@ -4,7 +4,7 @@ import { remember, type Memory } from '../brain/memory.js';
 import { fromLlmTaskSpec, LlmTaskSpec, toLlmTaskSpec } from './llm-task-spec.js';
 import { instructionNotice, screenInstructions } from './parse/injection.js';
 import { defaultMeaningReader, type MeaningReader } from './meaning/reader.js';
-import { normaliseRequirement, parseRequirement } from './parse/parse-requirement.js';
+import { describeAcceptance, normaliseRequirement, parseRequirement } from './parse/parse-requirement.js';
 import { reconcileBrains, userConfirmed } from './reconcile-brains.js';
 import { TASK_SOP } from './sop.js';
 import type { Objective, TaskSpec } from './task-spec.js';
@@ -69,6 +69,8 @@ export async function understandRequest(brain: Brain, input: TaskAgentInput, mem
       taskConfident: topTask >= 0.6,
       confirmed: userConfirmed(input.messages),
     }));
+    // Say what was understood after reconciling, so the user can check it.
+    if (spec.decision === 'accept' && spec.task) spec = { ...spec, reasons: [describeAcceptance(spec)] };
   }
   const notice = screened.removed.length > 0 ? instructionNotice(screened.removed) : undefined;
   if (notice && !spec.reasons.includes(notice)) spec = { ...spec, reasons: [...spec.reasons, notice] };

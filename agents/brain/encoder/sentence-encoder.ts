@@ -1,7 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { Tokenizer } from '@huggingface/tokenizers';
-import * as ort from 'onnxruntime-node';
+import type * as Ort from 'onnxruntime-node';
 import type { EncoderFiles } from './fetch.js';
+import { shareTypedArraysWithNode } from './jest-realm.js';
+
+shareTypedArraysWithNode();
+const ort = (await import('onnxruntime-node')) as typeof Ort;
 
 /** Turns sentences into unit vectors whose dot product says how alike they mean. */
 export interface SentenceEncoder {
@@ -15,7 +19,7 @@ export class OnnxSentenceEncoder implements SentenceEncoder {
   readonly id = 'use-multilingual-v3';
 
   private constructor(
-    private readonly session: ort.InferenceSession,
+    private readonly session: Ort.InferenceSession,
     private readonly tokenizer: Tokenizer,
     private readonly inputs: EncoderFiles['inputs'],
   ) {}
@@ -45,7 +49,7 @@ export class OnnxSentenceEncoder implements SentenceEncoder {
     const tensor = Object.values(out)[0]!;
     const data = tensor.data as Float32Array;
     const dim = data.length / texts.length;
-    return texts.map((_, i) => unit(data.slice(i * dim, (i + 1) * dim)));
+    return texts.map((_, i) => unit(Float32Array.from(data.subarray(i * dim, (i + 1) * dim))));
   }
 }
 
