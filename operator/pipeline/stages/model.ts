@@ -1,6 +1,7 @@
 import { dirname } from 'node:path';
 import { TrainJobResult, TrainJobSpec } from '../../../agents/jobs/train-spec.js';
 import { nextAttempt, TEACHER_CONFIDENCE, type AttemptDecision, type AttemptRecord } from '../../../agents/model/next-attempt.js';
+import { consultModelChoice } from '../../../agents/model/consult.js';
 import { selectCandidates } from '../../../agents/model/select.js';
 import type { AttemptStatus } from '../../api/training-request.js';
 import { jobName } from '../job-names.js';
@@ -31,11 +32,14 @@ export function bestAttempt(ctx: StageContext, attempts: AttemptRecord[]): Attem
  * attempt, each decided from the ones before, until the target is met or the budget ends.
  * Level-triggered: the chain of attempts is re-derived from finished jobs on every reconcile.
  */
-export function modelStage(ctx: StageContext): StageOutcome {
+export async function modelStage(ctx: StageContext): Promise<StageOutcome> {
   const { request, observed, task, status } = ctx;
   const data = ctx.data!;
   const maxAttempts = request.spec.budget?.maxAttempts ?? 4;
-  const selection = selectCandidates({ task, profile: data.result.profile, gpuAvailable: observed.gpuAvailable });
+  // The Model agent's brain may reorder the allowed candidates and adjust hyperparameters within bounds (agents/model/consult.ts).
+  const consulted = await consultModelChoice(ctx.brain, task, data.result.profile, selectCandidates({ task, profile: data.result.profile, gpuAvailable: observed.gpuAvailable }), ctx.memory(), ctx.decisions());
+  if (!consulted.reused) ctx.decided(consulted.record, `Candidates in order: ${consulted.choice.order.join(', ') || 'none'}. ${consulted.choice.reason}`);
+  const selection = consulted.selection;
   const attempts: AttemptRecord[] = [];
   let running: { name: string; n: number } | undefined;
   let stop: Extract<AttemptDecision, { kind: 'stop' }> | undefined;
