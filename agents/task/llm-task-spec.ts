@@ -9,6 +9,8 @@ export const LlmTaskSpec = z.object({
   decision: Decision.describe('accept; needs-input when it is unclear what the model should do; reject-unethical; reject-infeasible'),
   task: Task.nullable().describe('the kind of model asked for'),
   modality: Modality.nullable().describe('the kind of input data'),
+  // Arrays stay unbounded in the schema: bounded repetition makes llama.cpp's grammar sampling
+  // crawl; max_tokens bounds the answer instead, and a cut-off answer falls back.
   labels: z.array(z.string()).nullable().describe('class names only when the text lists them'),
   objectives: z
     .array(

@@ -1,3 +1,6 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { cachedEncoder, ensureEncoder } from '../../brain/encoder/fetch.js';
 import { OnnxSentenceEncoder, type SentenceEncoder } from '../../brain/encoder/sentence-encoder.js';
 import { loadKnowledgeBase, type KnowledgeEntry } from '../knowledge/knowledge.js';
@@ -42,11 +45,14 @@ export class MeaningReader {
     readonly encoderUnavailable?: string,
   ) {}
 
-  /** Index the knowledge base (embedding every entry once). */
-  static async create(options: { encoder?: SentenceEncoder; encoderUnavailable?: string; knowledge?: KnowledgeEntry[]; params?: ReaderParameters } = {}): Promise<MeaningReader> {
+  /**
+   * Index the knowledge base (embedding every entry once; with `cacheDir`, the embeddings are kept
+   * there keyed by the knowledge base's content and the encoder, so later processes start at once).
+   */
+  static async create(options: { encoder?: SentenceEncoder; encoderUnavailable?: string; knowledge?: KnowledgeEntry[]; params?: ReaderParameters; cacheDir?: string } = {}): Promise<MeaningReader> {
     const knowledge = options.knowledge ?? loadKnowledgeBase();
     const weights = idfOf(knowledge.map((e) => e.text));
-    const dense = options.encoder ? await options.encoder.embed(knowledge.map((e) => e.text)) : undefined;
+    const dense = options.encoder ? await embedKnowledge(options.encoder, knowledge, options.cacheDir) : undefined;
     const index = knowledge.map((entry, i) => ({ entry, sparse: ngramVector(entry.text, weights), ...(dense ? { dense: dense[i]! } : {}) }));
     return new MeaningReader(index, weights, options.encoder, options.params ?? DEFAULT_READER, options.encoderUnavailable);
   }
@@ -82,6 +88,31 @@ export class MeaningReader {
   }
 }
 
+/** Embeddings of every entry, read from `cacheDir` when an identical knowledge base was embedded before. */
+async function embedKnowledge(encoder: SentenceEncoder, knowledge: KnowledgeEntry[], cacheDir?: string): Promise<Float32Array[]> {
+  const texts = knowledge.map((e) => e.text);
+  const key = createHash('sha256').update(JSON.stringify([encoder.id, texts])).digest('hex').slice(0, 16);
+  const file = cacheDir ? join(cacheDir, `knowledge-${key}.f32`) : undefined;
+  if (file && existsSync(file)) {
+    const bytes = readFileSync(file);
+    const all = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+    const dim = all.length / texts.length;
+    if (Number.isInteger(dim) && dim > 0) return texts.map((_, i) => all.slice(i * dim, (i + 1) * dim));
+  }
+  const vectors = await encoder.embed(texts);
+  if (file) {
+    const flat = new Float32Array(vectors.reduce((n, v) => n + v.length, 0));
+    let at = 0;
+    for (const v of vectors) {
+      flat.set(v, at);
+      at += v.length;
+    }
+    writeFileSync(`${file}.partial-${process.pid}`, Buffer.from(flat.buffer));
+    renameSync(`${file}.partial-${process.pid}`, file);
+  }
+  return vectors;
+}
+
 let shared: Promise<MeaningReader> | undefined;
 
 /**
@@ -93,7 +124,7 @@ export function defaultMeaningReader(log?: (line: string) => void): Promise<Mean
     if (process.env.TRAINER_AGENT_ENCODER === 'off') return MeaningReader.create({ encoderUnavailable: 'TRAINER_AGENT_ENCODER=off' });
     try {
       const files = cachedEncoder() ?? (await ensureEncoder({ log: log ?? ((line) => process.stderr.write(`${line}\n`)) }));
-      return await MeaningReader.create({ encoder: await OnnxSentenceEncoder.load(files) });
+      return await MeaningReader.create({ encoder: await OnnxSentenceEncoder.load(files), cacheDir: files.dir });
     } catch (error) {
       const reason = `the sentence encoder is unavailable (${(error as Error).message.split('\n')[0]!.slice(0, 200)})`;
       (log ?? ((line: string) => process.stderr.write(`${line}\n`)))(`Reading requirements with character n-grams only: ${reason}`);
