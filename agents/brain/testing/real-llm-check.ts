@@ -63,7 +63,8 @@ const nodeLlamaCppDir = process.env.TRAINER_AGENT_NODE_LLAMA_CPP ?? join(cache, 
 const modelPath = process.env.TRAINER_AGENT_TEST_GGUF ?? ensureGguf();
 const server = await startLlamaServer({ nodeLlamaCppDir, modelPath, threads: 2 });
 const reader = await defaultMeaningReader();
-const items = loadHeldOut().filter((h) => IDS.includes(h.id)).slice(0, Number(process.env.LLM_CHECK_ITEMS ?? IDS.length));
+const heldOut = loadHeldOut();
+const items = IDS.map((id) => heldOut.find((h) => h.id === id)!).slice(0, Number(process.env.LLM_CHECK_ITEMS ?? IDS.length));
 const broken: string[] = [];
 const rows: { format: string; id: string; answeredBy: string; reason?: string; latencyMs?: number; decision: string; notes: number }[] = [];
 const warnings: string[] = [];
