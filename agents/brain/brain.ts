@@ -21,6 +21,8 @@ export interface Decided<T> {
   brain: 'offline' | 'llm';
   /** Set when the LLM was asked but the offline brain answered instead. */
   fallbackReason?: string;
+  /** How long the LLM took to answer, when it did. */
+  latencyMs?: number;
 }
 
 /** Token use reported by an LLM brain. */
@@ -40,4 +42,27 @@ export interface Brain {
   decide<S extends z.ZodType>(schema: S, request: DecisionRequest, offline: () => z.infer<S>): Promise<Decided<z.infer<S>>>;
   /** Tokens spent so far. */
   usage(): TokenUsage;
+}
+
+/**
+ * Which brain answered a decision and why, as every output shows it (parse, status, report):
+ * never a silent fallback.
+ */
+export interface BrainRecord {
+  /** The brain configured: offline, or an LLM. */
+  kind: 'offline' | 'llm';
+  /** The LLM's model name, when one is configured. */
+  model?: string;
+  /** Which brain's answer was used. */
+  answeredBy: 'offline' | 'llm';
+  /** Why the offline brain answered although an LLM is configured. */
+  fallbackReason?: string;
+  /** How the offline brain read the text ("use-multilingual-v3+char-ngrams", "char-ngrams", "rules"). */
+  offlineReader?: string;
+  /** Why the offline reader runs without its sentence encoder, when it does. */
+  offlineReaderNote?: string;
+  /** What reconciling the two brains kept, dropped or asked about. */
+  notes?: string[];
+  /** How long the LLM took, when it answered. */
+  latencyMs?: number;
 }

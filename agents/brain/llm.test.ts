@@ -15,6 +15,8 @@ type Verdict = z.infer<typeof Verdict>;
 
 const OFFLINE: Verdict = { label: 'ham', confidence: 0.5 };
 const LLM_ANSWER: Verdict = { label: 'spam', confidence: 0.97 };
+/** What `decide` returns when the LLM's answer is used (its latency varies). */
+const ANSWERED = { value: LLM_ANSWER, brain: 'llm', latencyMs: expect.any(Number) };
 
 const request: DecisionRequest = {
   name: 'spam verdict',
@@ -54,7 +56,7 @@ describe('LlmBrain answers from the model when the answer is valid', () => {
   it('returns the parsed structured answer with brain "llm" and no fallback reason', async () => {
     const { decide, server } = await setUp([{ json: LLM_ANSWER }]);
     const decided = await decide();
-    expect(decided).toEqual({ value: LLM_ANSWER, brain: 'llm' });
+    expect(decided).toEqual(ANSWERED);
     expect(server.requests).toHaveLength(1);
   });
 
@@ -103,7 +105,7 @@ describe('LlmBrain answers from the model when the answer is valid', () => {
       [{ error: { status: 429, message: 'Rate limit reached', type: 'requests', code: 'rate_limit_exceeded' } }, { json: LLM_ANSWER }],
       { maxRetries: 1 },
     );
-    expect(await decide()).toEqual({ value: LLM_ANSWER, brain: 'llm' });
+    expect(await decide()).toEqual(ANSWERED);
     expect(server.requests).toHaveLength(2);
     expect(warnings).toEqual([]);
   });
@@ -214,10 +216,10 @@ describe('LlmBrain circuit breaker', () => {
     expect(server.requests).toHaveLength(3);
 
     clock += 1;
-    expect(await decide()).toEqual({ value: LLM_ANSWER, brain: 'llm' });
+    expect(await decide()).toEqual(ANSWERED);
     expect(server.requests).toHaveLength(4);
     expect(breaker.open).toBe(false);
-    expect(await decide()).toEqual({ value: LLM_ANSWER, brain: 'llm' });
+    expect(await decide()).toEqual(ANSWERED);
     expect(server.requests).toHaveLength(5);
   });
 
@@ -241,10 +243,77 @@ describe('LlmBrain circuit breaker', () => {
     await decide();
     clock = 1_000;
     const [first, second] = await Promise.all([decide(), decide()]);
-    expect(first).toEqual({ value: LLM_ANSWER, brain: 'llm' });
+    expect(first).toEqual(ANSWERED);
     expect(second.fallbackReason).toBe('the LLM circuit is open after repeated failures');
     expect(server.requests).toHaveLength(2);
-    expect(await decide()).toEqual({ value: LLM_ANSWER, brain: 'llm' });
+    expect(await decide()).toEqual(ANSWERED);
     expect(server.requests).toHaveLength(3);
+  });
+});
+
+describe('LlmBrain works with the servers people run', () => {
+  it('states the answer format in the prompt itself and bounds the answer with max_tokens', async () => {
+    const { decide, server } = await setUp([{ json: LLM_ANSWER }], { maxTokens: 321 });
+    await decide();
+    const body = server.requests[0]!.body!;
+    expect(body.max_tokens).toBe(321);
+    expect(body.response_format?.type).toBe('json_schema');
+    const system = body.messages[0]!.content;
+    expect(system).toContain('## Answer format');
+    expect(system).toContain('- "label": one of "spam", "ham"');
+    expect(system).toContain('- "confidence": number (0..1)');
+    expect(system).toContain('Shape: {"label":"spam","confidence":0}');
+  });
+
+  it.each([
+    { name: 'fenced in ```json', content: '```json\n{"label": "spam", "confidence": 0.97}\n```' },
+    { name: 'fenced without a language', content: '```\n{"label": "spam", "confidence": 0.97}\n```' },
+    { name: 'between prose', content: 'Here is the answer: {"label": "spam", "confidence": 0.97} Hope it helps.' },
+  ])('accepts JSON $name', async ({ content }) => {
+    const { decide } = await setUp([{ content }]);
+    expect(await decide()).toEqual(ANSWERED);
+  });
+
+  it('steps down from json_schema to JSON mode when the server rejects it, says so, and remembers', async () => {
+    const { decide, server, warnings, brain } = await setUp([
+      { error: { status: 400, message: "response_format 'json_schema' is not supported by this server", type: 'invalid_request_error' } },
+      { json: LLM_ANSWER },
+      { json: LLM_ANSWER },
+    ]);
+    expect(await decide()).toEqual(ANSWERED);
+    expect(await decide()).toEqual(ANSWERED);
+    expect(server.requests.map((r) => r.body?.response_format?.type)).toEqual(['json_schema', 'json_object', 'json_object']);
+    expect(brain.responseFormat).toBe('json_object');
+    expect(warnings).toEqual(['The LLM endpoint rejected response_format json_schema; asking with json_object instead']);
+  });
+
+  it('steps down to plain prompting when JSON mode is rejected too', async () => {
+    const rejected = (what: string): ScriptedReply => ({ error: { status: 400, message: `${what} is unsupported`, type: 'invalid_request_error' } });
+    const { decide, server } = await setUp([rejected('response_format json_schema'), rejected('response_format json_object'), { content: '{"label": "spam", "confidence": 0.97}' }]);
+    expect(await decide()).toEqual(ANSWERED);
+    expect(server.requests.map((r) => r.body?.response_format?.type ?? 'none')).toEqual(['json_schema', 'json_object', 'none']);
+  });
+
+  it('does not step down on a 400 about something else (it falls back and says why)', async () => {
+    const { decide, server } = await setUp([{ error: { status: 400, message: 'messages must not be empty', type: 'invalid_request_error' } }]);
+    expect((await decide()).fallbackReason).toBe('the LLM endpoint answered 400');
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('keeps a whole decision within its budget across retries', async () => {
+    const slow: ScriptedReply = { json: LLM_ANSWER, delayMs: 2_000 };
+    const { decide } = await setUp([slow, slow, slow], { requestTimeoutMs: 300, timeoutMs: 5_000, maxRetries: 2 });
+    const started = Date.now();
+    const decided = await decide();
+    expect(decided.fallbackReason).toBe('the LLM decision took longer than its 300 ms budget');
+    expect(Date.now() - started).toBeLessThan(1_900);
+  });
+
+  it('says so when the circuit is open instead of falling back silently', async () => {
+    const breaker = new CircuitBreaker(1, 60_000);
+    const { decide, warnings } = await setUp([{ error: { status: 500 } }], { breaker });
+    await decide();
+    await decide();
+    expect(warnings.at(-1)).toBe('LLM decision "spam verdict" fell back to the offline brain: the LLM circuit is open after repeated failures');
   });
 });

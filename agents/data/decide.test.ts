@@ -1,5 +1,5 @@
 import type { DataProfile } from '../jobs/data-spec.js';
-import { decideDataOperations, decideFromProfile, reviewDataProfile, rowsToJudge } from './decide.js';
+import { boundProfileOperations, decideDataOperations, decideFromProfile, MIN_ROWS_AFTER_REDUCE, reviewDataProfile, rowsToJudge } from './decide.js';
 
 const profile = (train: number[], test: number[], unlabelled = 0): DataProfile => ({
   rows: { loaded: 0, train: train.reduce((a, b) => a + b, 0), test: test.reduce((a, b) => a + b, 0), unlabelled },
@@ -22,14 +22,27 @@ describe('decideDataOperations', () => {
 
 describe('decideFromProfile', () => {
   it.each([
-    { name: 'balanced and plentiful: no augmentation', p: profile([400, 400], [100, 100]), has: ['label-errors'], lacks: ['augment', 'auto-label'] },
-    { name: 'strong imbalance: augment the minority', p: profile([900, 50], [200, 10]), has: ['augment'], lacks: [] },
-    { name: 'unlabelled rows: auto-label them', p: profile([400, 400], [100, 100], 5000), has: ['auto-label'], lacks: [] },
-    { name: 'too few rows per class for confident learning: skip it', p: profile([6, 6], [2, 2]), has: [], lacks: ['label-errors'] },
+    { name: 'balanced and plentiful: nothing more to do', p: profile([400, 400], [100, 100]), has: [], lacks: ['augment', 'reduce'] },
+    { name: 'strong imbalance: augment the minority', p: profile([900, 50], [200, 10]), has: ['augment'], lacks: ['reduce'] },
+    { name: 'unlabelled rows: left to the Model agent\'s teacher', p: profile([400, 400], [100, 100], 5000), has: [], lacks: ['auto-label'] },
+    { name: 'a huge training split: reduce it', p: profile([150_000, 150_000], [1000, 1000]), has: ['reduce'], lacks: ['augment'] },
   ])('$name', ({ p, has, lacks }) => {
     const ops = decideFromProfile({ task: 'text-classification', modality: 'text' }, p).map((o) => o.op);
     for (const op of has) expect(ops).toContain(op);
     for (const op of lacks) expect(ops).not.toContain(op);
+  });
+});
+
+describe('boundProfileOperations', () => {
+  const text = { task: 'text-classification' as const, modality: 'text' as const };
+  it.each([
+    { name: 'an augmentation factor of 50 on text is capped at 3', p: profile([900, 50], [200, 10]), ops: [{ op: 'augment', targetMinorityRatio: 0.9, maxFactor: 10 }], want: [{ op: 'augment', targetMinorityRatio: 0.9, maxFactor: 3 }] },
+    { name: 'augmenting a single class does nothing, so it is dropped', p: profile([900], [200]), ops: [{ op: 'augment', targetMinorityRatio: 0.5, maxFactor: 2 }], want: [] },
+    { name: 'a reduction to 10 rows keeps the floor instead', p: profile([150_000, 150_000], [1000, 1000]), ops: [{ op: 'reduce', maxRows: 10 }], want: [{ op: 'reduce', maxRows: MIN_ROWS_AFTER_REDUCE }] },
+    { name: 'a reduction of a small split is dropped', p: profile([400, 400], [100, 100]), ops: [{ op: 'reduce', maxRows: 100 }], want: [] },
+    { name: 'anything but augment and reduce is dropped (the first pass ran them)', p: profile([400, 400], [100, 100], 10), ops: [{ op: 'auto-label', confidenceThreshold: 0.1 }, { op: 'label-errors', action: 'drop', folds: 5, minCorrectionConfidence: 0 }], want: [] },
+  ])('$name', ({ p, ops, want }) => {
+    expect(boundProfileOperations(text, p, ops as never)).toEqual(want);
   });
 });
 

@@ -14,8 +14,6 @@ export const MIN_ROWS_PER_CLASS = 30;
 /** A teacher needs this many labelled rows (and MIN_TEACHER_ROWS_PER_CLASS per class) before its pseudo-labels count. */
 export const MIN_TEACHER_ROWS = 50;
 export const MIN_TEACHER_ROWS_PER_CLASS = 10;
-/** Confident learning cross-validates with 5 folds: each class needs two rows per fold. */
-const MIN_ROWS_PER_CLASS_FOR_LABEL_ERRORS = 10;
 /** Augment when the smallest class is under this fraction of the largest. */
 const AUGMENT_BELOW_MINORITY_RATIO = 0.2;
 /** Subsample the training split above this many rows (sklearn families do not gain from more). */
@@ -38,17 +36,46 @@ export function decideDataOperations(task: DataTask, roles: DataSource['role'][]
   return ops;
 }
 
-/** Operations the profile calls for on the training split: label errors, auto-labelling, augmentation, reduction. */
+/**
+ * Operations the profile calls for on the training split, beyond the first pass (which already
+ * cleaned, deduplicated and fixed label errors): augment a minority class far below the majority,
+ * reduce a very large training split. Unlabelled rows stay for the Model agent's teacher, which
+ * labels them with a model trained on this very data (the hierarchical mode).
+ */
 export function decideFromProfile(task: DataTask, profile: DataProfile): DataOperation[] {
   const ops: DataOperation[] = [];
-  const smallest = profile.classes.length > 0 ? Math.min(...profile.classes.map((c) => c.train)) : 0;
-  if (smallest >= MIN_ROWS_PER_CLASS_FOR_LABEL_ERRORS) ops.push(op({ op: 'label-errors', action: 'correct' }));
-  if (profile.rows.unlabelled > 0) ops.push(op({ op: 'auto-label', confidenceThreshold: 0.9 }));
   if (profile.classes.length > 1 && profile.minorityRatio < AUGMENT_BELOW_MINORITY_RATIO) {
-    ops.push(op({ op: 'augment', targetMinorityRatio: 0.5, maxFactor: task.modality === 'text' ? 3 : 5 }));
+    ops.push(op({ op: 'augment', targetMinorityRatio: 0.5, maxFactor: maxAugmentFactor(task) }));
   }
   if (profile.rows.train > REDUCE_ABOVE_ROWS) ops.push(op({ op: 'reduce', maxRows: REDUCE_ABOVE_ROWS }));
   return ops;
+}
+
+/** How many times a class may be multiplied by augmentation: text perturbations wear out sooner than image ones. */
+export function maxAugmentFactor(task: DataTask): number {
+  return task.modality === 'text' ? 3 : 5;
+}
+
+/** The fewest training rows a reduction may keep, whoever asks for it. */
+export const MIN_ROWS_AFTER_REDUCE = 20_000;
+
+/**
+ * Bounds-check second-pass operations (from either brain): only augment and reduce, at most one of
+ * each, augmentation only with several classes and within the modality's factor, reduction only of
+ * a training split larger than what it keeps and never below MIN_ROWS_AFTER_REDUCE.
+ */
+export function boundProfileOperations(task: DataTask, profile: DataProfile, ops: readonly DataOperation[]): DataOperation[] {
+  const out: DataOperation[] = [];
+  const augment = ops.find((o) => o.op === 'augment');
+  if (augment && augment.op === 'augment' && profile.classes.length > 1 && profile.minorityRatio < 1) {
+    out.push(op({ op: 'augment', targetMinorityRatio: Math.min(1, Math.max(profile.minorityRatio, augment.targetMinorityRatio)), maxFactor: Math.min(maxAugmentFactor(task), Math.max(1, augment.maxFactor)) }));
+  }
+  const reduce = ops.find((o) => o.op === 'reduce');
+  if (reduce && reduce.op === 'reduce') {
+    const maxRows = Math.max(MIN_ROWS_AFTER_REDUCE, reduce.maxRows);
+    if (profile.rows.train > maxRows) out.push(op({ op: 'reduce', maxRows }));
+  }
+  return out;
 }
 
 /**

@@ -4,7 +4,7 @@ import { memoryFrom } from '../brain/memory.js';
 import { OfflineBrain } from '../brain/offline.js';
 import { startChatServer, type ChatScript, type ChatServer } from '../brain/testing/chat-completions-server.js';
 import { understandRequest, type TaskAgentInput } from './agent.js';
-import { LlmTaskSpec } from './llm-task-spec.js';
+import { fromLlmTaskSpec, LlmTaskSpec } from './llm-task-spec.js';
 import { buildPlan } from './plan.js';
 import { Constraints, ServingTargets, TaskSpec } from './task-spec.js';
 
@@ -108,8 +108,9 @@ describe('understandRequest with an LLM brain', () => {
     expect(understood.brain).toBe('llm');
     expect(understood.spec).toEqual({
       decision: 'accept', task: 'text-classification', modality: 'text',
-      objectives: [{ metric: 'accuracy', op: '>=', value: 0.9 }], constraints: { maxParameters: 10_000_000 }, serving: {}, reasons: ['Understood by the LLM.'],
+      objectives: [{ metric: 'accuracy', op: '>=', value: 0.9 }], constraints: { maxParameters: 10_000_000 }, serving: {}, reasons: [expect.stringMatching(/^Understood a text-classification task on text data targeting accuracy >= 0.9 within at most 10,000,000 parameters/)],
     });
+    expect(understood.record).toMatchObject({ kind: 'llm', model: 'test-model', answeredBy: 'llm' });
   });
 
   it('falls back to the offline reading when the endpoint fails, and says why', async () => {
@@ -193,7 +194,7 @@ describe('understandRequest sets prompt injection aside', () => {
     expect(targets(injected.spec)).toEqual(targets(clean.spec));
     expect(injected.spec.serving).toEqual({});
     expectSamePlanWithoutInjectedValues(clean.spec, injected.spec);
-    expect(injected.spec.reasons).toEqual(['Understood by the LLM.', expect.stringMatching(/^Set aside 1 sentence\(s\)/)]);
+    expect(injected.spec.reasons).toEqual([expect.stringMatching(/^Understood a text-classification task/), expect.stringMatching(/^Set aside 1 sentence\(s\)/)]);
 
     // The injected sentence never reached the model: it was set aside before the call, as offline.
     expect(requirementSent(server, 0)).toBe(CLEAN);
@@ -203,7 +204,8 @@ describe('understandRequest sets prompt injection aside', () => {
     // Nothing in the spec carries a GPU count, an image, a namespace or a secret.
     const json = JSON.stringify(injected.spec.objectives) + JSON.stringify(injected.spec.constraints) + JSON.stringify(injected.spec.serving) + JSON.stringify(injected.spec.labels);
     for (const pattern of [...FORBIDDEN, /64/, new RegExp(API_KEY)]) expect(json).not.toMatch(pattern);
-    expect(Object.keys(injected.spec).sort()).toEqual(['constraints', 'decision', 'labels', 'modality', 'objectives', 'reasons', 'serving', 'task']);
+    // The invented labels (the requirement lists none) are dropped too.
+    expect(Object.keys(injected.spec).sort()).toEqual(['constraints', 'decision', 'modality', 'objectives', 'reasons', 'serving', 'task']);
   });
 
   it('has no TaskSpec field that could hold a GPU count, image, namespace or secret', () => {
@@ -218,9 +220,18 @@ describe('understandRequest sets prompt injection aside', () => {
     { accelerator: 'use namespace kube-system', survives: undefined },
     { accelerator: 'T4', survives: 'T4' },
     { accelerator: 'NVIDIA-A100-SXM4-80GB', survives: 'NVIDIA-A100-SXM4-80GB' },
-  ])('keeps an LLM accelerator of "$accelerator" only if it is a plain name', async ({ accelerator, survives }) => {
-    const { brain } = await llmBrain([{ json: llmAnswer({ serving: { qps: 20, latencyP99Ms: null, memoryBytes: null, accelerator } }) }]);
-    const { spec } = await understand(brain, { requirement: CLEAN });
+  ])('bounds-checks an LLM accelerator of "$accelerator": only a plain name survives', ({ accelerator, survives }) => {
+    const spec = fromLlmTaskSpec(llmAnswer({ serving: { qps: 20, latencyP99Ms: null, memoryBytes: null, accelerator } }));
     expect(spec.serving).toEqual(survives === undefined ? { qps: 20 } : { qps: 20, accelerator: survives });
+  });
+
+  it('drops an LLM accelerator and load the requirement does not state, with a note', async () => {
+    const { brain } = await llmBrain([{ json: llmAnswer({ objectives: [{ metric: 'accuracy', op: '>=', value: 0.9 }], serving: { qps: 20, latencyP99Ms: null, memoryBytes: null, accelerator: 'T4' } }) }]);
+    const { spec, record } = await understand(brain, { requirement: CLEAN });
+    expect(spec.serving).toEqual({});
+    expect(record.notes).toEqual([
+      "Dropped the LLM's serving.qps 20: the requirement does not state it.",
+      "Dropped the LLM's serving.accelerator T4: the requirement does not state it.",
+    ]);
   });
 });

@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
-import type { Brain } from '../brain/brain.js';
+import type { Brain, BrainRecord } from '../brain/brain.js';
 import { remember, type Memory } from '../brain/memory.js';
 import { fromLlmTaskSpec, LlmTaskSpec, toLlmTaskSpec } from './llm-task-spec.js';
 import { instructionNotice, screenInstructions } from './parse/injection.js';
-import { parseRequirement } from './parse/parse-requirement.js';
+import { defaultMeaningReader, type MeaningReader } from './meaning/reader.js';
+import { describeAcceptance, normaliseRequirement, parseRequirement } from './parse/parse-requirement.js';
+import { reconcileBrains, userConfirmed } from './reconcile-brains.js';
 import { TASK_SOP } from './sop.js';
 import type { Objective, TaskSpec } from './task-spec.js';
 
@@ -30,29 +32,45 @@ export interface Understanding {
   spec: TaskSpec;
   brain: 'offline' | 'llm';
   fallbackReason?: string;
+  /** Which brain answered, how the offline one read the text, and what reconciling them did. */
+  record: BrainRecord;
   memory: Memory;
 }
 
-const SEVERITY: Record<TaskSpec['decision'], number> = { accept: 0, 'needs-input': 1, 'reject-infeasible': 2, 'reject-unethical': 3 };
+/** How the Task agent reads: with the knowledge base by meaning (default), or by rules alone (`reader: null`). */
+export interface UnderstandOptions {
+  reader?: MeaningReader | null;
+}
 
 /**
- * Read the requirement (through the brain, offline parser as fallback), fold in the user's later
- * messages and the overrides, and judge. A refusal from either brain stands: an LLM cannot talk the
- * offline judge out of refusing, which keeps prompt injection from unlocking a rejected request.
+ * Read the requirement: the offline brain by meaning (knowledge base) and rules (numbers, units),
+ * the LLM when one is configured, then reconcile them (user-written numbers win, an offline refusal
+ * stands, an LLM-only refusal asks a human). Fold in the user's later messages and the overrides.
  */
-export async function understandRequest(brain: Brain, input: TaskAgentInput, memory: Memory): Promise<Understanding> {
-  const offline = parseRequirement(input.requirement);
-  // The LLM reads the requirement with instruction-like sentences already set aside, as the offline
-  // parser does, and the user is told about them whichever brain answered.
+export async function understandRequest(brain: Brain, input: TaskAgentInput, memory: Memory, options: UnderstandOptions = {}): Promise<Understanding> {
+  const reader = options.reader === undefined ? await defaultMeaningReader() : (options.reader ?? undefined);
+  // Both brains read the requirement with instruction-like sentences already set aside, and the
+  // user is told about them whichever brain answered.
   const screened = screenInstructions(input.requirement);
+  const meaning = reader ? await reader.read(screened.text) : undefined;
+  const offline = parseRequirement(input.requirement, meaning);
   const decided = await brain.decide(
     LlmTaskSpec,
     { name: 'task-spec', profile: TASK_PROFILE, sop: TASK_SOP, memory, input: { requirement: screened.text } },
     () => toLlmTaskSpec(offline),
   );
-  let spec = decided.brain === 'llm' ? fromLlmTaskSpec(decided.value) : offline;
-  if (SEVERITY[offline.decision] > SEVERITY[spec.decision] && offline.decision.startsWith('reject')) {
-    spec = { ...spec, decision: offline.decision, reasons: [...offline.reasons, ...spec.reasons] };
+  let spec = offline;
+  let notes: string[] = [];
+  if (decided.brain === 'llm') {
+    const topTask = meaning ? Math.max(0, ...meaning.task.values()) : 1;
+    ({ spec, notes } = reconcileBrains(offline, fromLlmTaskSpec(decided.value), {
+      text: screened.text,
+      normalised: normaliseRequirement(screened.text),
+      taskConfident: topTask >= 0.6,
+      confirmed: userConfirmed(input.messages),
+    }));
+    // Say what was understood after reconciling, so the user can check it.
+    if (spec.decision === 'accept' && spec.task) spec = { ...spec, reasons: [describeAcceptance(spec)] };
   }
   const notice = screened.removed.length > 0 ? instructionNotice(screened.removed) : undefined;
   if (notice && !spec.reasons.includes(notice)) spec = { ...spec, reasons: [...spec.reasons, notice] };
@@ -66,7 +84,17 @@ export async function understandRequest(brain: Brain, input: TaskAgentInput, mem
   spec = applyOverrides(spec, input.overrides);
   const summary = spec.decision === 'accept' ? spec.reasons[0] ?? 'Accepted.' : `${spec.decision}: ${spec.reasons.join(' ')}`;
   next = remember(next, { from: 'task', to: 'user', text: summary });
-  return { spec, brain: decided.brain, ...(decided.fallbackReason ? { fallbackReason: decided.fallbackReason } : {}), memory: next };
+  const record: BrainRecord = {
+    kind: brain.kind,
+    ...(brain.model ? { model: brain.model } : {}),
+    answeredBy: decided.brain,
+    ...(decided.fallbackReason ? { fallbackReason: decided.fallbackReason } : {}),
+    offlineReader: reader?.source ?? 'rules',
+    ...(reader?.encoderUnavailable ? { offlineReaderNote: reader.encoderUnavailable } : {}),
+    ...(notes.length ? { notes } : {}),
+    ...(decided.latencyMs !== undefined ? { latencyMs: decided.latencyMs } : {}),
+  };
+  return { spec, brain: decided.brain, ...(decided.fallbackReason ? { fallbackReason: decided.fallbackReason } : {}), record, memory: next };
 }
 
 /** Fold one later user message into the spec: new targets win, a refusal in the message stands. */

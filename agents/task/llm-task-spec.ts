@@ -6,14 +6,37 @@ import { Decision, Metric, Modality, Task, type TaskSpec } from './task-spec.js'
  * unknowns are null instead of missing. `fromLlmTaskSpec` turns it back into a TaskSpec.
  */
 export const LlmTaskSpec = z.object({
-  decision: Decision,
-  task: Task.nullable(),
-  modality: Modality.nullable(),
-  labels: z.array(z.string()).nullable(),
-  objectives: z.array(z.object({ metric: Metric, op: z.enum(['>=', '<=']), value: z.number() })),
-  constraints: z.object({ maxParameters: z.number().nullable(), maxModelBytes: z.number().nullable(), maxLatencyMs: z.number().nullable() }),
-  serving: z.object({ qps: z.number().nullable(), latencyP99Ms: z.number().nullable(), memoryBytes: z.number().nullable(), accelerator: z.string().nullable() }),
-  reasons: z.array(z.string()),
+  decision: Decision.describe('accept; needs-input when it is unclear what the model should do; reject-unethical; reject-infeasible'),
+  task: Task.nullable().describe('the kind of model asked for'),
+  modality: Modality.nullable().describe('the kind of input data'),
+  // Arrays stay unbounded in the schema: bounded repetition makes llama.cpp's grammar sampling
+  // crawl; max_tokens bounds the answer instead, and a cut-off answer falls back.
+  labels: z.array(z.string()).nullable().describe('class names only when the text lists them'),
+  objectives: z
+    .array(
+      z.object({
+        metric: Metric,
+        op: z.enum(['>=', '<=']).describe('">=" for scores, "<=" for error metrics (wer, cer, mae, rmse, mape, fid)'),
+        value: z.number().describe('ratios as fractions: 90% is 0.9; BLEU and FID keep their usual scale'),
+      }),
+    )
+    .describe('only targets the text states with a number'),
+  constraints: z
+    .object({
+      maxParameters: z.number().nullable().describe('parameter count: 10M is 10000000'),
+      maxModelBytes: z.number().nullable().describe('model file size in bytes: 5MB is 5000000'),
+      maxLatencyMs: z.number().nullable().describe('latency of one model call in milliseconds'),
+    })
+    .describe('limits on the model'),
+  serving: z
+    .object({
+      qps: z.number().nullable().describe('requests per second'),
+      latencyP99Ms: z.number().nullable().describe('p99 latency in milliseconds: 0.2 s is 200'),
+      memoryBytes: z.number().nullable().describe('memory per replica in bytes: 2GB is 2000000000, 4GiB is 4294967296'),
+      accelerator: z.string().nullable().describe('"cpu", "gpu" or a GPU product name'),
+    })
+    .describe('serving targets'),
+  reasons: z.array(z.string()).describe('one or two short sentences a person can read'),
 });
 export type LlmTaskSpec = z.infer<typeof LlmTaskSpec>;
 
@@ -68,7 +91,9 @@ export function fromLlmTaskSpec(answer: LlmTaskSpec): TaskSpec {
     ...(answer.task ? { task: answer.task } : {}),
     ...(answer.modality ? { modality: answer.modality } : {}),
     ...(answer.labels?.length ? { labels: answer.labels.slice(0, 1000).map((l) => l.slice(0, 128)).filter(Boolean) } : {}),
+    // A ratio written as a percentage (98 for 98%) is read as one; anything else out of range is dropped.
     objectives: answer.objectives
+      .map((o) => (RATIO.has(o.metric) && o.value > 1 && o.value <= 100 ? { ...o, value: Number((o.value / 100).toPrecision(12)) } : o))
       .filter((o) => Number.isFinite(o.value) && o.value >= 0 && (!RATIO.has(o.metric) || o.value <= 1))
       .slice(0, 16),
     constraints: drop(constraints),

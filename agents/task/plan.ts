@@ -56,9 +56,7 @@ export function buildPlan(spec: TaskSpec, context: PlanContext): Plan {
     { id: 'profile-data', agent: 'data', description: 'Profile the data: size, classes and balance, lengths or resolutions, duplicates, leakage between splits.' },
     { id: 'prepare-data', agent: 'data', description: 'Clean and deduplicate, find likely label errors by cross-validated confident learning and correct them, lock a stratified test split.' },
   ];
-  if (context.unlabelledSources > 0) {
-    steps.push({ id: 'auto-label', agent: 'data', description: 'Auto-label the unlabelled data with a teacher model when the small model needs more examples.' });
-  }
+  steps.push({ id: 'second-pass', agent: 'data', description: 'Read the profile and decide whether the training split needs a second pass: augment a minority class far below the majority, reduce a very large split.' });
   steps.push(
     { id: 'select-model', agent: 'model', description: `Pick candidate ${spec.task ?? 'task'} models from the catalog that fit ${constraintWords(spec)}.` },
     { id: 'train-evaluate', agent: 'model', description: `Train and evaluate on the locked test split toward ${describeObjectives(spec)}, up to ${context.maxAttempts} attempts.` },

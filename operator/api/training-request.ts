@@ -253,9 +253,27 @@ export const TrainingRequestStatus = z.object({
   reportUri: z.string().optional(),
   brain: z
     .object({
-      kind: z.enum(['offline', 'llm']),
+      kind: z.enum(['offline', 'llm']).describe('The brain configured: the offline one, or an LLM.'),
       model: z.string().optional(),
-      fallbackReason: z.string().max(1024).optional(),
+      answeredBy: z.enum(['offline', 'llm']).optional().describe('Which brain answered the Task agent.'),
+      fallbackReason: z.string().max(1024).optional().describe('Why the offline brain answered although an LLM is configured.'),
+      offlineReader: z.string().max(200).optional().describe('How the offline brain read the requirement (sentence encoder, character n-grams or rules).'),
+      offlineReaderNote: z.string().max(1024).optional(),
+      notes: z.array(z.string().max(1024)).max(20).optional().describe('What reconciling the two brains kept, dropped or asked about.'),
+      decisions: z
+        .array(
+          z.object({
+            agent: z.enum(['task', 'data', 'model', 'server']),
+            decision: z.string().max(63),
+            answeredBy: z.enum(['offline', 'llm']),
+            fallbackReason: z.string().max(1024).optional(),
+            key: z.string().max(64).optional().describe('Hash of the decision input: the same input reuses the decision.'),
+            value: z.string().max(4096).optional().describe('The decision as JSON, after bounds checks.'),
+          }),
+        )
+        .max(20)
+        .optional()
+        .describe('Every agent decision the brain made, which brain answered it, and why it fell back.'),
       tokens: z.object({ prompt: z.number().int(), completion: z.number().int() }).optional(),
     })
     .optional(),

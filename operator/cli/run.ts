@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { describeBrain } from '../pipeline/brain-status.js';
 import { dirname, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { Brain } from '../../agents/brain/brain.js';
@@ -49,6 +50,7 @@ export function summarise(name: string, dir: string, status: TrainingRequestStat
   const stalled = status.conditions?.find((c) => c.type === 'Stalled' && c.status === 'True');
   if (stalled) lines.push(`  ${stalled.reason}: ${stalled.message}`);
   if (status.question) lines.push(`  Question: ${status.question}`);
+  lines.push(`  ${describeBrain(status.brain)}`);
   if (status.estimate) lines.push(`  Estimate: ${status.estimate.replicas} replica(s) × ${status.estimate.perReplicaQps.toFixed(1)} QPS, ${(status.estimate.memoryBytes / 2 ** 20).toFixed(0)} MiB each, ${status.estimate.accelerator}`);
   if (status.endpoint) lines.push(`  Endpoint: ${status.endpoint.url} (start it with: trainer-agent serve ${name})`);
   if (status.apiDoc) lines.push(`  API doc: ${status.apiDoc.uri}`);

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
 import type { TrainingRequestStatus } from '../api/training-request.js';
+import { describeBrain } from '../pipeline/brain-status.js';
 import { writeFileAtomic } from './state.js';
 
 const escape = (s: unknown) => String(s ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -30,6 +31,7 @@ export function writeReport(dir: string, status: TrainingRequestStatus): string 
 <h1>TrainerAgent report</h1>
 <p><b>Phase:</b> ${escape(status.phase)} · <b>Metric:</b> ${escape(status.metric)} · <b>Endpoint:</b> ${escape(status.endpoint?.url ?? 'not deployed')}</p>
 ${status.question ? `<p><b>Question for you:</b> ${escape(status.question)}</p>` : ''}
+${section('Brain', `<p>${escape(describeBrain(status.brain))}</p>${table((status.brain?.decisions ?? []).map((d) => [d.agent, d.decision, d.answeredBy, d.fallbackReason ?? '']), ['agent', 'decision', 'answered by', 'why it fell back'])}`)}
 ${section('Requirement as understood', `<pre>${escape(JSON.stringify(status.task, null, 2))}</pre>`)}
 ${section('Plan', table((status.plan?.steps ?? []).map((s) => [s.id, s.agent, s.description]), ['step', 'agent', 'what']))}
 ${section('Conditions', table((status.conditions ?? []).map((c) => [c.type, c.status, c.reason, c.message]), ['type', 'status', 'reason', 'message']))}

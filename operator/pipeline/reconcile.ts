@@ -1,7 +1,10 @@
 import type { Brain } from '../../agents/brain/brain.js';
-import { memoryFrom } from '../../agents/brain/memory.js';
+import type { ConsultRecord } from '../../agents/brain/consult.js';
+import { memoryFrom, remember, type Memory } from '../../agents/brain/memory.js';
 import { understandRequest } from '../../agents/task/agent.js';
 import { buildPlan } from '../../agents/task/plan.js';
+import { brainStatus } from './brain-status.js';
+import { explainServing } from './stages/explain.js';
 import type { TaskSpec } from '../../agents/task/task-spec.js';
 import type { DataJobResult } from '../../agents/jobs/data-spec.js';
 import type { TrainJobResult } from '../../agents/jobs/train-spec.js';
@@ -46,6 +49,14 @@ export interface StageContext {
   data?: { dir: string; result: DataJobResult };
   /** Set by the model stage: the attempt to convert and serve, and the framework it was trained with. */
   trained?: { attempt: number; modelDir: string; result: TrainJobResult; framework: Framework };
+  /** The brain the agents consult (within bounds) for their decisions. */
+  brain: Brain;
+  /** The conversation so far, as the agents' memory. */
+  memory(): Memory;
+  /** Decisions the brain already made for this generation (reused for the same input). */
+  decisions(): ConsultRecord[];
+  /** Record an agent's decision in status.brain and what it told the Task agent in the conversation. */
+  decided(record: ConsultRecord, said: string): void;
 }
 
 /**
@@ -74,12 +85,7 @@ export async function reconcile(request: TrainingRequest, observed: Observed, de
     );
     status.task = understood.spec;
     status.conversation = [...understood.memory.turns];
-    status.brain = {
-      kind: understood.brain,
-      ...(deps.brain.model ? { model: deps.brain.model } : {}),
-      ...(understood.fallbackReason ? { fallbackReason: understood.fallbackReason } : {}),
-      tokens: deps.brain.usage(),
-    };
+    status.brain = brainStatus(understood.record, deps.brain.usage());
   }
   status.observedGeneration = generation;
   const task = status.task!;
@@ -123,13 +129,28 @@ export async function reconcile(request: TrainingRequest, observed: Observed, de
   }
 
   // 3-5. Data, model, serving: each stage either hands over or stops with a state.
-  const context: StageContext = { request, observed, task, status, actions, now: deps.now, condition, event };
+  const context: StageContext = { request, observed, task, status, actions, now: deps.now, condition, event, ...agentMemory(status, deps.brain) };
   for (const stage of [dataStage, modelStage, servingStage]) {
-    const outcome = stage(context);
+    const outcome = await stage(context);
     if (!outcome.next) return finish(outcome);
   }
+  if (status.estimate) await explainServing(context, status.estimate);
   delete status.question;
   return finish({ next: false, phase: 'Ready', overall: { state: 'Ready', reason: 'Ready', message: readyMessage(status) } });
+}
+
+/** The agents' shared memory and decision record, kept in status so restarts and repeats reuse them. */
+function agentMemory(status: TrainingRequestStatus, brain: Brain): Pick<StageContext, 'brain' | 'memory' | 'decisions' | 'decided'> {
+  return {
+    brain,
+    memory: () => memoryFrom(status.conversation ?? []),
+    decisions: () => (status.brain?.decisions ?? []).filter((d): d is ConsultRecord => d.key !== undefined && d.value !== undefined),
+    decided: (record, said) => {
+      const kept = (status.brain?.decisions ?? []).filter((d) => !(d.agent === record.agent && d.decision === record.decision));
+      status.brain = { ...(status.brain ?? { kind: brain.kind }), decisions: [...kept, record].slice(-20), tokens: brain.usage() };
+      status.conversation = [...remember(memoryFrom(status.conversation ?? []), { from: record.agent, to: 'task', text: `${said}${record.fallbackReason ? ` (offline brain: ${record.fallbackReason})` : ''}` }).turns];
+    },
+  };
 }
 
 function readyMessage(status: TrainingRequestStatus): string {

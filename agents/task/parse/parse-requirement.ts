@@ -1,9 +1,12 @@
 import { TaskSpec } from '../task-spec.js';
 import { judge } from '../judge.js';
 import { normaliseChinese } from './chinese.js';
+import { normaliseSpanish } from './spanish.js';
 import { instructionNotice, screenInstructions } from './injection.js';
 import { parseLabels, parseTargets } from './targets.js';
-import { detectModality, detectTask } from './vocabulary.js';
+import { detectModality, detectTask, taskCueScores } from './vocabulary.js';
+import { decideByMeaning } from '../meaning/decide.js';
+import type { Meaning } from '../meaning/reader.js';
 
 /**
  * Put a requirement into the one form the offline parser reads: Chinese mapped onto English
@@ -11,7 +14,7 @@ import { detectModality, detectTask } from './vocabulary.js';
  * "rouge_1") so their digits are not read as targets.
  */
 export function normaliseRequirement(text: string): string {
-  return normaliseChinese(text.normalize('NFKC'))
+  return normaliseSpanish(normaliseChinese(text.normalize('NFKC')))
     .toLowerCase()
     .replace(/[’‘]/g, "'")
     .replace(/≥|=>|>=/g, ' at least ')
@@ -32,13 +35,19 @@ export function normaliseRequirement(text: string): string {
  * The offline brain's reading of a requirement: task, modality, labels, targets, and the judge's
  * decision with reasons. Deterministic; unknown fields are omitted, never guessed.
  */
-export function parseRequirement(untrusted: string): TaskSpec {
+export function parseRequirement(untrusted: string, meaning?: Meaning): TaskSpec {
   const { text: requirement, removed } = screenInstructions(untrusted);
   const text = normaliseRequirement(requirement);
-  const detected = detectTask(text);
   const targets = parseTargets(text);
   const labels = parseLabels(normaliseChinese(requirement.normalize('NFKC')));
-  const verdict = judge(text, { ...targets, task: detected?.task });
+  const rules = detectTask(text);
+  const judgement = judge(text, { ...targets, task: rules?.task });
+  // With a reading by meaning, the nearest known requirements decide the task and can add a
+  // refusal; without one (no knowledge base at hand), the phrase vocabulary decides alone.
+  const verdict = meaning
+    ? decideByMeaning(requirement.normalize('NFKC').toLowerCase(), meaning, { judgement, cues: taskCueScores(text) })
+    : { ...judgement, ...(rules ? { task: rules.task, modality: rules.modality } : {}) };
+  const detected = verdict.task && verdict.modality ? { task: verdict.task, modality: verdict.modality } : undefined;
   const spec: TaskSpec = {
     decision: verdict.decision,
     ...(detected ? { task: detected.task, modality: detected.modality } : {}),
@@ -49,11 +58,15 @@ export function parseRequirement(untrusted: string): TaskSpec {
     serving: targets.serving,
     reasons: verdict.reasons,
   };
-  if (spec.decision === 'accept') {
-    const hasTargets = spec.objectives.length > 0 || Object.keys(spec.serving).length > 0 || Object.keys(spec.constraints).length > 0;
+  const hasTargets = spec.objectives.length > 0 || Object.keys(spec.serving).length > 0 || Object.keys(spec.constraints).length > 0;
+  if (spec.decision === 'needs-input' && !hasTargets) {
+    spec.reasons = [NEEDS_INPUT];
+    delete spec.task;
+  } else if (spec.decision === 'accept' || spec.decision === 'needs-input') {
+    spec.decision = 'accept';
     if (!detected && !hasTargets) {
       spec.decision = 'needs-input';
-      spec.reasons = ['I could not tell what the model should do: say what goes in, what should come out, and how good it must be (for example "classify support emails into billing, bug or other with 90% accuracy").'];
+      spec.reasons = [NEEDS_INPUT];
     } else if (detected) {
       spec.reasons = [describeAcceptance(spec)];
     } else {
@@ -63,6 +76,8 @@ export function parseRequirement(untrusted: string): TaskSpec {
   if (removed.length > 0) spec.reasons = [...spec.reasons, instructionNotice(removed)];
   return TaskSpec.parse(spec);
 }
+
+const NEEDS_INPUT = 'I could not tell what the model should do: say what goes in, what should come out, and how good it must be (for example "classify support emails into billing, bug or other with 90% accuracy").';
 
 /** One sentence saying what was understood, so the user can check it. */
 export function describeAcceptance(spec: TaskSpec): string {

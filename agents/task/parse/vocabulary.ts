@@ -129,6 +129,21 @@ export const TASK_VOCABULARY: TaskVocabulary[] = [
   },
 ];
 
+/** How strongly the vocabulary supports each task in `text` (lower-cased, normalised); zero scores omitted. */
+export function taskCueScores(text: string): Map<Task, number> {
+  const out = new Map<Task, number>();
+  for (const entry of TASK_VOCABULARY) {
+    const score = entry.cues.reduce((sum, c) => sum + (c.pattern.test(text) ? c.weight : 0), 0);
+    if (score > 0) out.set(entry.task, score);
+  }
+  return out;
+}
+
+/** The modality a task implies. */
+export function modalityOf(task: Task): Modality {
+  return TASK_VOCABULARY.find((e) => e.task === task)!.modality;
+}
+
 /** The best-supported task for `text` (lower-cased, normalised), or undefined when nothing fits. */
 export function detectTask(text: string): { task: Task; modality: Modality; score: number } | undefined {
   let best: { task: Task; modality: Modality; score: number } | undefined;

@@ -1,3 +1,4 @@
+import { consultDataOperations } from '../../../agents/data/consult.js';
 import { decideDataOperations, reviewDataProfile } from '../../../agents/data/decide.js';
 import { DataJobResult, DataJobSpec } from '../../../agents/jobs/data-spec.js';
 import type { Framework } from '../../../agents/model/catalog.js';
@@ -16,9 +17,10 @@ export function dataRuntime(modality: string, frameworks: Framework[]): Framewor
 
 /**
  * Data stage (Data agent): make sure labelled data exists and is readable, decide the operations,
- * run the data job, read its profile, and ask for more data when there is too little for the target.
+ * run the data job, read its profile, decide (through the brain) whether the training split needs a
+ * second pass (augment, reduce) and run it, and ask for more data when there is too little.
  */
-export function dataStage(ctx: StageContext): StageOutcome {
+export async function dataStage(ctx: StageContext): Promise<StageOutcome> {
   const { request, observed, task, status } = ctx;
   const sources = request.spec.data ?? [];
   if (!task.task || !task.modality || !isTrainable(task.task, task.modality)) {
@@ -55,20 +57,16 @@ export function dataStage(ctx: StageContext): StageOutcome {
     seed: 0,
   });
   const digests = observed.sources.map((s) => [s.name, s.digest]);
-  const name = jobName(request.metadata.name, 'data', { spec, digests });
-  const outDir = jobOutDir(observed.artifactRoot, name);
-  const job = observed.jobs[name];
-  if (!job || job.state === 'Pending' || job.state === 'Running') {
-    if (!job) ctx.actions.push({ kind: 'runJob', job: { name, kind: 'data', outDir, spec, runtime: dataRuntime(task.modality, observed.frameworks) } });
-    ctx.condition({ type: 'DataPrepared', status: 'False', reason: 'Preparing', message: `Data job ${name} is ${job?.state ?? 'starting'}` });
-    return { next: false, phase: 'PreparingData', overall: { state: 'Reconciling', reason: 'PreparingData', message: `Running data job ${name}` } };
-  }
-  if (job.state === 'Failed') {
-    const message = `Data job ${name} failed: ${job.message ?? 'no message'}`;
-    ctx.condition({ type: 'DataPrepared', status: 'False', reason: 'DataJobFailed', message });
-    return { next: false, phase: 'Failed', overall: { state: 'Stalled', reason: 'DataJobFailed', message } };
-  }
-  const result = DataJobResult.parse(job.result);
+  const first = dataJob(ctx, spec, digests);
+  if ('outcome' in first) return first.outcome;
+  // --- Second pass (Data agent's decision on the profile, through the brain, bounds-checked) ---
+  const second = await consultDataOperations(ctx.brain, task, first.result.profile, ctx.memory(), ctx.decisions());
+  if (!second.reused) ctx.decided(second.record, second.operations.length ? `Second pass on the training split: ${second.operations.map((o) => JSON.stringify(o)).join(', ')}. ${second.reason}` : second.reason);
+  const prepared = second.operations.length ? dataJob(ctx, DataJobSpec.parse({ ...spec, operations: [...spec.operations, ...second.operations] }), digests) : first;
+  if ('outcome' in prepared) return prepared.outcome;
+  // --- end of the second pass ---
+  const { outDir } = prepared;
+  const result = prepared.result;
   const p = result.profile;
   status.data = {
     digest: result.digest,
@@ -85,4 +83,23 @@ export function dataStage(ctx: StageContext): StageOutcome {
   ctx.condition({ type: 'DataPrepared', status: 'True', reason: 'DataPrepared', message: status.data.summary ?? '' });
   ctx.data = { dir: outDir, result };
   return { next: true };
+}
+
+/** Run (or observe) one data job: its result when it succeeded, else the stage's outcome for now. */
+function dataJob(ctx: StageContext, spec: DataJobSpec, digests: unknown[]): { name: string; outDir: string; result: DataJobResult } | { outcome: StageOutcome } {
+  const { request, observed } = ctx;
+  const name = jobName(request.metadata.name, 'data', { spec, digests });
+  const outDir = jobOutDir(observed.artifactRoot, name);
+  const job = observed.jobs[name];
+  if (!job || job.state === 'Pending' || job.state === 'Running') {
+    if (!job) ctx.actions.push({ kind: 'runJob', job: { name, kind: 'data', outDir, spec, runtime: dataRuntime(spec.modality, observed.frameworks) } });
+    ctx.condition({ type: 'DataPrepared', status: 'False', reason: 'Preparing', message: `Data job ${name} is ${job?.state ?? 'starting'}` });
+    return { outcome: { next: false, phase: 'PreparingData', overall: { state: 'Reconciling', reason: 'PreparingData', message: `Running data job ${name}` } } };
+  }
+  if (job.state === 'Failed') {
+    const message = `Data job ${name} failed: ${job.message ?? 'no message'}`;
+    ctx.condition({ type: 'DataPrepared', status: 'False', reason: 'DataJobFailed', message });
+    return { outcome: { next: false, phase: 'Failed', overall: { state: 'Stalled', reason: 'DataJobFailed', message } } };
+  }
+  return { name, outDir, result: DataJobResult.parse(job.result) };
 }

@@ -1,6 +1,7 @@
 import { dirname } from 'node:path';
 import { TrainJobResult, TrainJobSpec } from '../../../agents/jobs/train-spec.js';
 import { loadCatalog } from '../../../agents/model/catalog.js';
+import { consultModelChoice } from '../../../agents/model/consult.js';
 import { planHyperparameters } from '../../../agents/model/hyperparameters.js';
 import { chooseBestAttempt, nextAttempt, TEACHER_CONFIDENCE, type AttemptDecision, type AttemptRecord } from '../../../agents/model/next-attempt.js';
 import { selectCandidates } from '../../../agents/model/select.js';
@@ -53,13 +54,16 @@ function progressOf(job: JobObservation | undefined): AttemptStatus['progress'] 
  * until the target is met or the budget ends. Level-triggered: the chain of attempts is re-derived
  * from finished jobs on every reconcile.
  */
-export function modelStage(ctx: StageContext): StageOutcome {
+export async function modelStage(ctx: StageContext): Promise<StageOutcome> {
   const { request, observed, task, status } = ctx;
   const data = ctx.data!;
   const profile = data.result.profile;
   const maxAttempts = request.spec.budget?.maxAttempts ?? 4;
   const catalog = loadCatalog().entries;
-  const selection = selectCandidates({ task, profile, frameworks: observed.frameworks });
+  // The Model agent's brain may reorder the allowed candidates and adjust hyperparameters within bounds (agents/model/consult.ts).
+  const consulted = await consultModelChoice(ctx.brain, task, profile, selectCandidates({ task, profile, frameworks: observed.frameworks }), ctx.memory(), ctx.decisions());
+  if (!consulted.reused) ctx.decided(consulted.record, `Candidates in order: ${consulted.choice.order.join(', ') || 'none'}. ${consulted.choice.reason}`);
+  const selection = consulted.selection;
   const attempts: AttemptRecord[] = [];
   const planned = new Map<number, string[]>();
   let running: { name: string; n: number } | undefined;
