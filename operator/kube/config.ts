@@ -1,7 +1,8 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- untyped JSON from the API server, YAML files and Lua interop */
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { load as parseYaml } from 'js-yaml';
 import { z } from 'zod';
+import { BOUNDS, DEFAULT_MAX_REPLICAS } from '../../agents/task/bounds.js';
 
 const Toleration = z.object({
   key: z.string().optional(),
@@ -72,6 +73,8 @@ export const OperatorConfig = z.object({
       nodeSelector: z.record(z.string(), z.string()).default({}),
       tolerations: z.array(Toleration).default([]),
       cpu: z.string().default('1'),
+      /** Most serving replicas one request may get; the Server agent refuses a plan that needs more. */
+      maxReplicas: z.number().int().min(1).max(BOUNDS.maxReplicasCap).default(DEFAULT_MAX_REPLICAS),
       autoscaling: z
         .object({
           enabled: z.boolean().default(true),
