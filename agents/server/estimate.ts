@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_MAX_REPLICAS } from '../task/bounds.js';
 
 /** Latency target used when the request states none (said so in the reasoning). */
 export const DEFAULT_LATENCY_P99_MS = 100;
@@ -150,13 +151,20 @@ function fitMemory(p: z.infer<typeof ServingProfile>, limit: number | undefined)
     `Infeasible: even one instance needs ${MEMORY_HEADROOM} × (${mb(base)} + ${mb(perInstance)}) = ${mb(need(1, perInstance, base))}, over the ${mb(limit)} limit.`] };
 }
 
+/** An infeasible estimate: replicas 0, and the reason (the last line) first, then how it was reached. */
 function infeasible(p: z.infer<typeof ServingProfile>, target: number, accelerator: string, memoryBytes: number,
   lines: string[]): Estimate {
   return Estimate.parse({
     replicas: 0, perReplicaQps: 0, saturationQps: p.saturationQps, targetLatencyP99Ms: target,
     predictedLatencyP99Ms: p.serviceTimeP99Ms, memoryBytes, accelerator, instances: 0,
-    maxBatchSize: p.maxBatchSize, reasoning: lines,
+    maxBatchSize: p.maxBatchSize, reasoning: [lines.at(-1)!, ...lines.slice(0, -1)],
   });
+}
+
+/** Limits from the backend's configuration. */
+export interface EstimateLimits {
+  /** Most serving replicas one request may get (operator config `serving.maxReplicas`; default {@link DEFAULT_MAX_REPLICAS}). */
+  maxReplicas?: number;
 }
 
 /**
@@ -164,7 +172,7 @@ function infeasible(p: z.infer<typeof ServingProfile>, target: number, accelerat
  * utilisation cap, replicas for the QPS target, memory per replica against the container limit.
  * Pure: same inputs, same estimate; every number is explained in `reasoning`.
  */
-export function estimateReplicas(profileInput: ServingProfile, targetsInput: EstimateTargets = {}): Estimate {
+export function estimateReplicas(profileInput: ServingProfile, targetsInput: EstimateTargets = {}, limits: EstimateLimits = {}): Estimate {
   const p = ServingProfile.parse(profileInput);
   const t = EstimateTargets.parse(targetsInput);
   const lines: string[] = [];
@@ -217,6 +225,12 @@ export function estimateReplicas(profileInput: ServingProfile, targetsInput: Est
     replicas = 1;
     load = safe;
     lines.push('Replicas: 1 — the request gives no QPS target; the HPA adds replicas as load arrives.');
+  }
+  const replicaCap = limits.maxReplicas ?? DEFAULT_MAX_REPLICAS;
+  if (replicas > replicaCap) {
+    lines.push(`Infeasible: ${fmt(t.qps ?? 0)} req/s needs ${replicas.toLocaleString('en-US')} replicas, more than the ${replicaCap.toLocaleString('en-US')} ` +
+      'this operator may run for one request (configuration serving.maxReplicas); lower the QPS, use a faster model or a GPU, or raise the cap.');
+    return infeasible(p, target, accelerator, memory.memoryBytes, lines);
   }
   const predicted = predictedP99Ms(queue, load);
   lines.push(`Predicted p99 at ${fmt(load)} req/s per replica: ${fmt(predicted, 2)} ms (target ${fmt(target)} ms).`);

@@ -116,6 +116,7 @@ export class TrainingRequestController {
         jobs: observedJobs,
         ...(serving ? { serving } : {}),
         gpuAvailable: (request.spec.resources?.gpu?.count ?? 0) > 0,
+        maxReplicas: config.serving.maxReplicas,
       },
       dataMounts: resolved.mounts,
       ...(deployment?.spec?.replicas !== undefined ? { deploymentReplicas: deployment.spec.replicas } : {}),

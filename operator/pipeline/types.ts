@@ -58,6 +58,8 @@ export interface Observed {
   serving?: ObservedServing;
   /** Whether the backend can run GPU jobs. */
   gpuAvailable: boolean;
+  /** Most serving replicas the backend's configuration allows one request (absent: the default cap). */
+  maxReplicas?: number;
 }
 
 /** What the pipeline wants done; backends know how. */
