@@ -1,13 +1,12 @@
-import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import type { Brain } from '../../agents/brain/brain.js';
-import { TrainingRequest, type TrainingRequestStatus } from '../api/training-request.js';
+import type { TrainingRequest, TrainingRequestStatus } from '../api/training-request.js';
 import { exitCodeFor, runLocally } from '../local/backend.js';
 import { acquireLock } from '../local/lock.js';
 import { ProgressReporter } from '../local/progress.js';
 import { ensureJobPython } from '../local/python-env.js';
 import { readStatus, readStoredRequest, requestDir, specHash, writeStoredRequest } from '../local/state.js';
+import { loadRequestFile } from './request-file.js';
 
 /** Options of `trainer-agent run`. */
 export interface RunOptions {
@@ -15,17 +14,6 @@ export interface RunOptions {
   port: number;
   brain: Brain;
   log: (line: string) => void;
-}
-
-/** Read and validate a request file; a readable error lists every problem and where. */
-export function loadRequestFile(file: string): TrainingRequest {
-  const raw = parseYaml(readFileSync(file, 'utf8')) as unknown;
-  const parsed = TrainingRequest.safeParse(raw);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n');
-    throw new Error(`${file} is not a valid TrainingRequest:\n${problems}`);
-  }
-  return parsed.data;
 }
 
 /**
