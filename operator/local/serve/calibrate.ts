@@ -32,7 +32,7 @@ export async function calibrateServedProfile(o: CalibrateOptions):
     const base = dirname(o.referencePredictions);
     const bodies = await Promise.all(rows.slice(0, 500).map(async (r) => {
       const data = image ? (await readFile(isAbsolute(r.image!) ? r.image! : join(base, r.image!))).toString('base64') : r.text ?? '';
-      return JSON.stringify({ inputs: [{ name: image ? 'image' : 'text', datatype: 'BYTES', shape: [1], data: [data] }] });
+      return JSON.stringify({ inputs: [{ name: image ? 'image' : 'text', datatype: 'BYTES', shape: [1, 1], data: [data] }] });
     }));
     return await profileServedModel({
       url: `${server.url}/v2/models/${o.model}/infer`, bodies,
