@@ -14,6 +14,7 @@ from ..common.runner import JobError
 from ..common.versions import package_versions
 from . import plots
 from .auto_label import auto_label
+from .class_sizes import check_class_sizes
 from .augment import augment
 from .clean import clean
 from .dedupe import dedupe, leakage
@@ -93,6 +94,9 @@ def split(pools: Pools, spec: DataSpec) -> None:
     else:
         if len(pools.labelled) < 4:
             raise JobError(f"only {len(pools.labelled)} labelled rows: too few to split")
+        pools.labelled, warning = check_class_sizes(pools.labelled)
+        if warning:
+            pools.warnings.append(warning)
         pools.train, pools.test = split_train_test(pools.labelled, spec.test_fraction, spec.seed)
     events.log(f"Split {len(pools.train)} train / {len(pools.test)} test rows (test locked)")
 
