@@ -213,6 +213,8 @@ export const EstimateStatus = z.object({
   instances: z.number().int().min(1).optional(),
   maxBatchSize: z.number().int().min(1).optional(),
   reasoning: z.array(z.string()).default([]),
+  reliable: z.boolean().optional().describe('False when the measurement windows did not agree: the numbers may move on a rerun.'),
+  measurementSpread: z.number().min(0).optional().describe('Largest relative spread between the measurement windows (0.1 = 10%).'),
 });
 
 /** Observed state, written only by the operator (or the local runner). */

@@ -36,7 +36,11 @@ export function summarise(name: string, dir: string, status: TrainingRequestStat
   const stalled = status.conditions?.find((c) => c.type === 'Stalled' && c.status === 'True');
   if (stalled) lines.push(`  ${stalled.reason}: ${stalled.message}`);
   if (status.question) lines.push(`  Question: ${status.question}`);
-  if (status.estimate) lines.push(`  Estimate: ${status.estimate.replicas} replica(s) × ${status.estimate.perReplicaQps.toFixed(1)} QPS, ${(status.estimate.memoryBytes / 2 ** 20).toFixed(0)} MiB each, ${status.estimate.accelerator}`);
+  if (status.estimate) {
+    const e = status.estimate;
+    lines.push(`  Estimate: ${e.replicas} replica(s) × ${e.perReplicaQps.toFixed(1)} QPS, ${(e.memoryBytes / 2 ** 20).toFixed(0)} MiB each, ${e.accelerator}` +
+      (e.reliable === false ? ` — unreliable: the measurement windows disagreed by ${Math.round(100 * (e.measurementSpread ?? 0))}%, rerun on a quiet machine` : ''));
+  }
   if (status.endpoint) lines.push(`  Endpoint: ${status.endpoint.url} (start it with: trainer-agent serve ${name})`);
   if (status.apiDoc) lines.push(`  API doc: ${status.apiDoc.uri}`);
   lines.push(`  Report: ${join(dir, 'report.html')}`, `  Status: ${join(dir, 'status.json')}`);
