@@ -4,6 +4,7 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { request as httpRequest, type ClientRequest } from 'node:http';
 import { promisify } from 'node:util';
+import { deflateSync, gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { estimateReplicas } from '../../../agents/server/estimate.js';
@@ -257,6 +258,23 @@ describeWithPython('local KServe v2 server: limits under hostile load', () => {
     await waitFor(() => tight.bytesInFlight() === 0);
     await waitFor(async () => (await closed()) === before + 1);
     expect(await tight.metrics.registry.metrics()).not.toMatch(/code="5\d\d"/);
+  });
+
+  it.each([
+    { encoding: 'gzip', compress: gzipSync },
+    { encoding: 'deflate', compress: deflateSync },
+  ])('takes a $encoding-compressed request, as tritonclient can send one', async ({ encoding, compress }) => {
+    const body = compress(Buffer.from(JSON.stringify(one(fixture.reference[0]!.text!))));
+    const res = await postRaw(infer(triton), body, { 'content-type': 'application/json', 'content-encoding': encoding });
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.body.toString()).outputs[0].data).toEqual([fixture.reference[0]!.label]);
+  });
+
+  it('refuses a compressed body that inflates past the body limit with 413', async () => {
+    const bomb = gzipSync(Buffer.alloc(2_000_000, 0x20));
+    const res = await postRaw(infer(tight), bomb, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+    expect(res.status).toBe(413);
+    expect(JSON.parse(res.body.toString()).error).toMatch(/decompressed request body is over the 1000000-byte limit/);
   });
 
   it('speaks the binary tensor extension: BYTES in, BYTES and FP32 out', async () => {

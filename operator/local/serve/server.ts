@@ -191,7 +191,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
 
   const infer = async (req: IncomingMessage, held: { bytes: number }, signal: AbortSignal): Promise<Answer['binary']> => {
     const reserve = (n: number) => { budget.reserve(n); held.bytes += n; metrics.bytesInFlight.set({ model: model.name }, budget.inUse); };
-    const raw = await decode(await readBody(req, maxBody, reserve), req.headers['content-encoding'], maxBody);
+    const received = await readBody(req, maxBody, reserve);
+    const raw = await decode(received, req.headers['content-encoding'], maxBody);
+    if (raw !== received) reserve(raw.length); // the decompressed copy is held too
     const headerText = req.headers['inference-header-content-length'];
     let headerLength = raw.length;
     if (headerText !== undefined) {
