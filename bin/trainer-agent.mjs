@@ -15,11 +15,27 @@ if (major < 24) {
     process.stderr.write(`trainer-agent needs Node >= 24 (found ${process.version}); run npm ci first.\n`);
     process.exit(1);
   }
-  const child = spawn(projectNode, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
+  const child = spawn(projectNode, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
+    stdio: 'inherit',
+    env: { ...process.env, TRAINER_AGENT_WRAPPER_PID: String(process.pid) },
+  });
   // A signal sent to this wrapper alone (kill PID, a supervisor) must reach the real process.
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 : 1)));
 } else {
+  // Started by the wrapper above: a `kill -9` of the wrapper (the pid the user started) cannot reach
+  // this process, so it watches for being re-parented and stops itself — and with it, its jobs.
+  const wrapper = Number(process.env.TRAINER_AGENT_WRAPPER_PID);
+  delete process.env.TRAINER_AGENT_WRAPPER_PID;
+  if (wrapper > 0 && process.ppid === wrapper) {
+    const watch = setInterval(() => {
+      if (process.ppid === wrapper) return;
+      clearInterval(watch);
+      process.stderr.write(`trainer-agent: the process that started this one (pid ${wrapper}) is gone; stopping\n`);
+      if (process.listenerCount('SIGTERM') > 0) process.kill(process.pid, 'SIGTERM');
+      else process.exit(143);
+    }, 250).unref();
+  }
   const { register } = await import('tsx/esm/api');
   register();
   if (process.argv[2] === 'operator') {

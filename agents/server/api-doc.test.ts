@@ -70,6 +70,30 @@ describe('buildApiDoc', () => {
   });
 
   it.each([
+    { name: 'two labels', labels: ['ham', 'spam'] },
+    { name: 'three labels in a non-alphabetical model order', labels: ['urgent', 'billing', 'bug'] },
+    { name: 'five labels (the example shows the first three)', labels: ['a', 'b', 'c', 'd', 'e'] },
+  ])('lists the labels in the model\'s order in the sample response, with Triton\'s shapes: $name', ({ labels }) => {
+    const doc = buildApiDoc({ model: 'm', labels, modality: 'text', serverUrl: 'http://x:8000', maxRowsPerRequest: 32 }).openapi as any;
+    const op = doc.paths['/v2/models/m/infer'].post;
+    const request = Object.values(op.requestBody.content['application/json'].examples as Record<string, { value: any }>)[0]!.value;
+    const response = op.responses['200'].content['application/json'].example;
+    const n = Math.min(3, labels.length);
+    expect(request.inputs[0].shape).toEqual([n, 1]);
+    expect(request.inputs[0].data.every((t: string) => /^text to classify/.test(t))).toBe(true);
+    const label = response.outputs.find((o: any) => o.name === 'label');
+    const probs = response.outputs.find((o: any) => o.name === 'probabilities');
+    expect(label).toMatchObject({ shape: [n, 1], data: labels.slice(0, n) });
+    // Row i's largest probability is in column i: the label it names.
+    for (let i = 0; i < n; i += 1) {
+      const row = probs.data.slice(i * labels.length, (i + 1) * labels.length) as number[];
+      expect(row.indexOf(Math.max(...row))).toBe(i);
+    }
+    expect(op.description).toMatch(/N is at most 32/);
+    expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['413', '429']));
+  });
+
+  it.each([
     { name: 'no info', doc: { openapi: '3.1.0', paths: {} } },
     { name: 'a response without description', doc: { openapi: '3.1.0', info: { title: 't', version: '1' },
       paths: { '/x': { get: { responses: { '200': { content: {} } } } } } } },

@@ -19,9 +19,9 @@ export interface ApiDocInput {
   metrics?: Record<string, number>;
   /** Capacity estimate, shown in the guide. */
   estimate?: Estimate;
-  /** Example inputs (text rows); generic examples are used when absent. */
-  examples?: string[];
   maxBodyBytes?: number;
+  /** Rows one request may carry (Triton: the model's max_batch_size; default: the estimate's). */
+  maxRowsPerRequest?: number;
 }
 
 /** The OpenAPI document, a Markdown guide and a one-line summary for status. */
@@ -31,15 +31,22 @@ export interface ApiDoc {
   summary: string;
 }
 
+/** Rows per request the document states, when known. */
+const maxRowsOf = (input: ApiDocInput): number | undefined => input.maxRowsPerRequest ?? input.estimate?.maxBatchSize;
+
 const errorResponse = (description: string): Record<string, unknown> => ({
   description,
   content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' }, example: { error: description } } },
 });
 
+/**
+ * Example rows, one per label (at most three). They are placeholders, not real inputs: the example
+ * response can then list the labels in the model's own order (probability column i is label i)
+ * without pairing a made-up text with a label the model would not give it.
+ */
 function exampleRows(input: ApiDocInput): string[] {
-  if (input.modality === 'image') return [EXAMPLE_PNG_BASE64];
-  return input.examples?.length ? input.examples.slice(0, 2)
-    : ['Congratulations! You have been selected for a free cruise, reply now to claim.', 'Can we move the design review to Thursday afternoon?'];
+  const n = Math.max(1, Math.min(3, input.labels.length));
+  return Array.from({ length: n }, (_, i) => (input.modality === 'image' ? EXAMPLE_PNG_BASE64 : `text to classify (row ${i + 1})`));
 }
 
 function exampleResponse(input: ApiDocInput, n: number): Record<string, unknown> {
@@ -48,7 +55,7 @@ function exampleResponse(input: ApiDocInput, n: number): Record<string, unknown>
   return {
     model_name: input.model, model_version: '1', id: 'example-1',
     outputs: [
-      { name: 'label', datatype: 'BYTES', shape: [n], data: probs.map((_, i) => input.labels[i % k]) },
+      { name: 'label', datatype: 'BYTES', shape: [n, 1], data: probs.map((_, i) => input.labels[i % k]) },
       { name: 'probabilities', datatype: 'FP32', shape: [n, k], data: probs.flat().map((p) => Math.round(p * 1e4) / 1e4) },
     ],
   };
@@ -58,6 +65,7 @@ function exampleResponse(input: ApiDocInput, n: number): Record<string, unknown>
 export function buildOpenApi(input: ApiDocInput): Record<string, unknown> {
   const inputName = input.modality === 'text' ? 'text' : 'image';
   const maxBody = input.maxBodyBytes ?? API_MAX_BODY_BYTES;
+  const maxRows = maxRowsOf(input);
   const base = `/v2/models/${input.model}`;
   const rows = exampleRows(input);
   const k = input.labels.length;
@@ -70,7 +78,8 @@ export function buildOpenApi(input: ApiDocInput): Record<string, unknown> {
       title: `${input.model} inference API`,
       version: '1',
       description: `KServe v2 / Open Inference Protocol REST endpoint of the ${input.modality} classifier "${input.model}". ` +
-        `Labels: ${input.labels.join(', ')}. Request bodies up to ${maxBody} bytes.`,
+        `Labels, in probability-column order: ${input.labels.join(', ')}. Request bodies up to ${maxBody} bytes` +
+        `${maxRows ? `, at most ${maxRows} rows per request` : ''}. JSON, or Triton's binary tensor extension.`,
     },
     servers: [{ url: input.serverUrl }],
     paths: {
@@ -88,21 +97,22 @@ export function buildOpenApi(input: ApiDocInput): Record<string, unknown> {
       [`${base}/infer`]: { post: {
         operationId: 'infer',
         summary: `Classify ${input.modality === 'text' ? 'texts' : 'images'}`,
-        description: `Send N rows in the \`${inputName}\` input; get \`label\` [N] and \`probabilities\` [N, ${k}] (columns in label order: ${input.labels.join(', ')}). ` +
-          'Concurrent requests are batched dynamically on the server.',
+        description: `Send N rows in the \`${inputName}\` input as shape [N, 1]; get \`label\` [N, 1] and \`probabilities\` [N, ${k}] (columns in label order: ${input.labels.join(', ')}). ` +
+          `${maxRows ? `N is at most ${maxRows} (the model's max_batch_size). ` : ''}Concurrent requests are batched dynamically on the server.`,
         requestBody: { required: true, content: { 'application/json': {
           schema: { $ref: '#/components/schemas/InferRequest' },
           examples: { [`two-${input.modality === 'text' ? 'texts' : 'images'}`]: { summary: `${rows.length} row(s)`, value: {
-            id: 'example-1', inputs: [{ name: inputName, datatype: 'BYTES', shape: [rows.length], data: rows }] } } },
+            id: 'example-1', inputs: [{ name: inputName, datatype: 'BYTES', shape: [rows.length, 1], data: rows }] } } },
         } } },
         responses: {
           '200': { description: 'Predictions', content: { 'application/json': { schema: { $ref: '#/components/schemas/InferResponse' },
             example: exampleResponse(input, rows.length) } } },
-          '400': errorResponse(`invalid request (e.g. input must be "${inputName}" with datatype BYTES)`),
+          '400': errorResponse(`invalid request (e.g. input must be "${inputName}" with datatype BYTES and shape [N, 1])`),
           '404': errorResponse('unknown model'),
-          '413': errorResponse(`request body over ${maxBody} bytes`),
+          '413': errorResponse(`request body over ${maxBody} bytes${maxRows ? ` or more than ${maxRows} rows` : ''}`),
+          '429': errorResponse('the server is busy (request bytes in flight or queued rows at their limit); retry after the Retry-After seconds'),
           '500': errorResponse('inference failed'),
-          '503': errorResponse('model is not ready or the queue is full'),
+          '503': errorResponse('model is not ready'),
         },
       } },
       '/metrics': { get: { operationId: 'metrics', summary: 'Prometheus metrics (requests, latency, batch sizes)', responses: {
@@ -120,8 +130,8 @@ export function buildOpenApi(input: ApiDocInput): Record<string, unknown> {
             properties: {
               name: { const: inputName },
               datatype: { const: 'BYTES' },
-              shape: { type: 'array', minItems: 1, maxItems: 2, items: { type: 'integer', minimum: 0 },
-                description: '[N] (or [N, 1], as Triton requires for batched models)' },
+              shape: { type: 'array', minItems: 2, maxItems: 2, prefixItems: [{ type: 'integer', minimum: 1, ...(maxRows ? { maximum: maxRows } : {}) }, { const: 1 }],
+                description: '[N, 1]: N rows of one string each (max_batch_size > 0 prepends the batch dimension, as in Triton)' },
               data: { type: 'array', items: input.modality === 'text' ? { type: 'string' }
                 : { type: 'string', contentEncoding: 'base64', contentMediaType: 'image/png' }, description: inputDescription },
             } } },
@@ -152,8 +162,8 @@ export function buildOpenApi(input: ApiDocInput): Record<string, unknown> {
           inputs: { type: 'array', items: { $ref: '#/components/schemas/TensorMetadata' } },
           outputs: { type: 'array', items: { $ref: '#/components/schemas/TensorMetadata' } } },
         example: { name: input.model, versions: ['1'], platform: 'onnxruntime_onnx',
-          inputs: [{ name: inputName, datatype: 'BYTES', shape: [-1] }],
-          outputs: [{ name: 'label', datatype: 'BYTES', shape: [-1] }, { name: 'probabilities', datatype: 'FP32', shape: [-1, k] }] },
+          inputs: [{ name: inputName, datatype: 'BYTES', shape: [-1, 1] }],
+          outputs: [{ name: 'label', datatype: 'BYTES', shape: [-1, 1] }, { name: 'probabilities', datatype: 'FP32', shape: [-1, k] }] },
       },
       TensorMetadata: { type: 'object', required: ['name', 'datatype', 'shape'],
         properties: { name: { type: 'string' }, datatype: { type: 'string' }, shape: { type: 'array', items: { type: 'integer' } } } },
@@ -168,20 +178,21 @@ export function buildGuide(input: ApiDocInput): string {
   const inputName = input.modality === 'text' ? 'text' : 'image';
   const url = `${input.serverUrl}/v2/models/${input.model}/infer`;
   const rows = exampleRows(input);
-  const body = JSON.stringify({ inputs: [{ name: inputName, datatype: 'BYTES', shape: [rows.length], data: rows }] });
+  const body = JSON.stringify({ inputs: [{ name: inputName, datatype: 'BYTES', shape: [rows.length, 1], data: rows }] });
+  const maxRows = maxRowsOf(input);
   const lines = [
     `# ${input.model} — inference API`, '',
-    `KServe v2 (Open Inference Protocol) REST. \`POST ${url}\` with input \`${inputName}\` (BYTES, shape [N]` +
-      `${input.modality === 'image' ? ', base64 PNG or JPEG' : ', raw strings'}); the response has \`label\` (BYTES [N]) and ` +
-      `\`probabilities\` (FP32 [N, ${input.labels.length}], columns in label order).`, '',
+    `KServe v2 (Open Inference Protocol) REST. \`POST ${url}\` with input \`${inputName}\` (BYTES, shape [N, 1]` +
+      `${input.modality === 'image' ? ', base64 PNG or JPEG' : ', raw strings'}); the response has \`label\` (BYTES [N, 1]) and ` +
+      `\`probabilities\` (FP32 [N, ${input.labels.length}], columns in label order). Triton's \`tritonclient\` works as is (binary tensor extension).`, '',
     '## Labels', '', ...input.labels.map((l, i) => `${i}. \`${l}\``), '',
     '## Example', '', '```bash', `curl -s -X POST ${url} -H 'content-type: application/json' \\`, `  -d '${body.replace(/'/g, "'\\''")}'`, '```', '',
     '```python', 'import requests', `rows = ${JSON.stringify(rows)}`,
-    `r = requests.post("${url}", json={"inputs": [{"name": "${inputName}", "datatype": "BYTES", "shape": [len(rows)], "data": rows}]})`,
+    `r = requests.post("${url}", json={"inputs": [{"name": "${inputName}", "datatype": "BYTES", "shape": [len(rows), 1], "data": rows}]})`,
     'out = {o["name"]: o["data"] for o in r.json()["outputs"]}', 'print(out["label"])', '```', '',
     '## Limits and errors', '',
-    `- Request bodies up to ${input.maxBodyBytes ?? API_MAX_BODY_BYTES} bytes; send many rows per request for throughput.`,
-    '- Errors are JSON `{"error": "..."}`: 400 bad request, 404 unknown model, 413 body too large, 503 not ready or overloaded, 500 inference failure.',
+    `- Request bodies up to ${input.maxBodyBytes ?? API_MAX_BODY_BYTES} bytes${maxRows ? ` and ${maxRows} rows (the model's max_batch_size)` : ''}; send several rows per request for throughput.`,
+    '- Errors are JSON `{"error": "..."}`: 400 bad request, 404 unknown model, 413 body or batch too large, 429 busy (retry after `Retry-After` seconds), 503 not ready, 500 inference failure.',
     `- Health: \`GET ${input.serverUrl}/v2/health/ready\`; metadata: \`GET ${input.serverUrl}/v2/models/${input.model}\`; metrics: \`GET ${input.serverUrl}/metrics\`.`,
   ];
   const metrics = Object.entries(input.metrics ?? {});
@@ -201,6 +212,6 @@ export function buildApiDoc(input: ApiDocInput): ApiDoc {
   return {
     openapi: buildOpenApi(input),
     markdown: buildGuide(input),
-    summary: `POST ${input.serverUrl}/v2/models/${input.model}/infer with ${inputName} (BYTES [N]) → label (${input.labels.join(' | ')}) and probabilities [N, ${input.labels.length}].`,
+    summary: `POST ${input.serverUrl}/v2/models/${input.model}/infer with ${inputName} (BYTES [N, 1]) → label (${input.labels.join(' | ')}) and probabilities [N, ${input.labels.length}].`,
   };
 }

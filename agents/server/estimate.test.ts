@@ -43,6 +43,33 @@ describe('estimateReplicas: the paper example (a classifier, 100 QPS in 2 GB con
   });
 });
 
+describe('estimateReplicas: how reliable the measurement was', () => {
+  it.each([
+    { name: 'windows that agreed within 10%: reliable, spread reported', stability: { stable: true, windows: 12, spread: 0.04 }, reliable: true, line: /^Measurement: 12 windows; the last three of each level agreed within 4% \(tolerance 10%\)/ },
+    { name: 'windows that never agreed: marked unreliable, with the spread', stability: { stable: false, windows: 32, spread: 0.45 }, reliable: false, line: /^Unreliable: the measurement windows did not agree \(spread 45% after 32 windows/ },
+    { name: 'no windows recorded: nothing claimed', stability: undefined, reliable: undefined, line: undefined },
+  ])('$name', ({ stability, reliable, line }) => {
+    const e = estimateReplicas({ ...classifier, ...(stability ? { stability } : {}) }, { qps: 100 });
+    expect(e.reliable).toBe(reliable);
+    expect(e.measurementSpread).toBe(stability?.spread);
+    if (line) expect(e.reasoning.find((l) => /^(Measurement|Unreliable):/.test(l))).toMatch(line);
+    else expect(e.reasoning.some((l) => /^(Measurement|Unreliable):/.test(l))).toBe(false);
+  });
+});
+
+describe('estimateReplicas: the replica cap', () => {
+  it.each([
+    { name: 'the hostile example (a billion QPS) is refused with the reason first, not planned as millions of replicas', qps: 1e9, cap: undefined, replicas: 0 },
+    { name: 'a plan within the default cap of 100 stands', qps: 1000, cap: undefined, replicas: 36 },
+    { name: 'a configured cap of 10 refuses 36 replicas', qps: 1000, cap: 10, replicas: 0 },
+    { name: 'a configured cap of 1000 allows 358 replicas', qps: 10_000, cap: 1000, replicas: 358 },
+  ])('$name', ({ qps, cap, replicas }) => {
+    const e = estimateReplicas(classifier, { qps }, cap !== undefined ? { maxReplicas: cap } : {});
+    expect(e.replicas).toBe(replicas);
+    if (replicas === 0) expect(e.reasoning[0]).toMatch(new RegExp(`^Infeasible: .* replicas, more than the ${cap ?? 100} .*serving\\.maxReplicas`));
+  });
+});
+
 describe('estimateReplicas', () => {
   const fast: ServingProfile = { ...classifier, serviceTimeMs: 1, serviceTimeP99Ms: 2, saturationQps: 1000, peakRssBytes: 2e8, baseRssBytes: 1e8 };
   it.each([

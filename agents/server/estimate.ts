@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_MAX_REPLICAS } from '../task/bounds.js';
 
 /** Latency target used when the request states none (said so in the reasoning). */
 export const DEFAULT_LATENCY_P99_MS = 100;
@@ -10,6 +11,16 @@ export const MEMORY_HEADROOM = 1.25;
 export const MIN_REPLICAS_WITH_QPS = 2;
 /** Above this many CPU replicas the reasoning recommends measuring on a GPU. */
 export const GPU_SUGGESTION_REPLICAS = 16;
+
+/** How much the windows of a measurement agreed. */
+export const MeasurementStability = z.object({
+  stable: z.boolean(),
+  windows: z.number().int().min(0),
+  spread: z.number().min(0),
+});
+
+/** Largest window spread an estimate is called reliable with (three windows within 10%, as perf_analyzer). */
+export const RELIABLE_SPREAD = 0.1;
 
 /** What a benchmark measured for one replica serving the converted model. */
 export const ServingProfile = z.object({
@@ -31,6 +42,11 @@ export const ServingProfile = z.object({
   peakRssBytes: z.number().positive(),
   /** Resident memory of the runtime before any model instance is loaded, when measured. */
   baseRssBytes: z.number().min(0).optional(),
+  /**
+   * Whether the measurement windows agreed (three in a row within the tolerance, 10%), their largest
+   * relative spread, and how many windows ran. Absent for profiles measured without windows.
+   */
+  stability: MeasurementStability.optional(),
 });
 export type ServingProfile = z.input<typeof ServingProfile>;
 
@@ -55,6 +71,10 @@ export const Estimate = z.object({
   instances: z.number().int().min(0),
   maxBatchSize: z.number().int().min(1),
   reasoning: z.array(z.string()),
+  /** False when the measurement's windows did not agree: the numbers may move on a rerun. */
+  reliable: z.boolean().optional(),
+  /** Largest relative spread between the measurement windows the estimate rests on. */
+  measurementSpread: z.number().min(0).optional(),
 });
 export type Estimate = z.infer<typeof Estimate>;
 
@@ -150,13 +170,37 @@ function fitMemory(p: z.infer<typeof ServingProfile>, limit: number | undefined)
     `Infeasible: even one instance needs ${MEMORY_HEADROOM} × (${mb(base)} + ${mb(perInstance)}) = ${mb(need(1, perInstance, base))}, over the ${mb(limit)} limit.`] };
 }
 
+/** Whether the profile's measurement can be relied on, for the estimate's fields. */
+function reliability(p: z.infer<typeof ServingProfile>): Pick<Estimate, 'reliable' | 'measurementSpread'> {
+  if (!p.stability) return {};
+  return { reliable: p.stability.stable && p.stability.spread <= RELIABLE_SPREAD, measurementSpread: p.stability.spread };
+}
+
+/** The reasoning line about how far the measurement agreed with itself. */
+function reliabilityLine(p: z.infer<typeof ServingProfile>): string | undefined {
+  const s = p.stability;
+  if (!s) return undefined;
+  const pct = (x: number) => `${fmt(100 * x, 0)}%`;
+  return reliability(p).reliable
+    ? `Measurement: ${s.windows} windows; the last three of each level agreed within ${pct(s.spread)} (tolerance ${pct(RELIABLE_SPREAD)}).`
+    : `Unreliable: the measurement windows did not agree (spread ${pct(s.spread)} after ${s.windows} windows, over the ${pct(RELIABLE_SPREAD)} tolerance), ` +
+      'so these numbers may move on a rerun — a busy machine? The saturation used is the lower quartile of the windows; measure again on a quiet machine before relying on it.';
+}
+
+/** An infeasible estimate: replicas 0, and the reason (the last line) first, then how it was reached. */
 function infeasible(p: z.infer<typeof ServingProfile>, target: number, accelerator: string, memoryBytes: number,
   lines: string[]): Estimate {
   return Estimate.parse({
     replicas: 0, perReplicaQps: 0, saturationQps: p.saturationQps, targetLatencyP99Ms: target,
     predictedLatencyP99Ms: p.serviceTimeP99Ms, memoryBytes, accelerator, instances: 0,
-    maxBatchSize: p.maxBatchSize, reasoning: lines,
+    maxBatchSize: p.maxBatchSize, reasoning: [lines.at(-1)!, ...lines.slice(0, -1)], ...reliability(p),
   });
+}
+
+/** Limits from the backend's configuration. */
+export interface EstimateLimits {
+  /** Most serving replicas one request may get (operator config `serving.maxReplicas`; default {@link DEFAULT_MAX_REPLICAS}). */
+  maxReplicas?: number;
 }
 
 /**
@@ -164,7 +208,7 @@ function infeasible(p: z.infer<typeof ServingProfile>, target: number, accelerat
  * utilisation cap, replicas for the QPS target, memory per replica against the container limit.
  * Pure: same inputs, same estimate; every number is explained in `reasoning`.
  */
-export function estimateReplicas(profileInput: ServingProfile, targetsInput: EstimateTargets = {}): Estimate {
+export function estimateReplicas(profileInput: ServingProfile, targetsInput: EstimateTargets = {}, limits: EstimateLimits = {}): Estimate {
   const p = ServingProfile.parse(profileInput);
   const t = EstimateTargets.parse(targetsInput);
   const lines: string[] = [];
@@ -173,6 +217,8 @@ export function estimateReplicas(profileInput: ServingProfile, targetsInput: Est
   const accelerator = requested && requested !== 'cpu' ? t.accelerator! : p.accelerator;
   lines.push(`Measured (${p.source}, ${p.accelerator.toUpperCase()}): one replica with ${p.instances} instance(s) saturates at ` +
     `${fmt(p.saturationQps)} req/s; a request alone takes ${fmt(p.serviceTimeMs, 2)} ms (p99 ${fmt(p.serviceTimeP99Ms, 2)} ms, CV ${fmt(p.serviceTimeCv, 2)}).`);
+  const measured = reliabilityLine(p);
+  if (measured) lines.push(measured);
   lines.push(t.latencyP99Ms !== undefined
     ? `Latency target: p99 ≤ ${fmt(target)} ms (from the request).`
     : `Latency target: p99 ≤ ${fmt(target)} ms (the request states none; ${DEFAULT_LATENCY_P99_MS} ms is the default).`);
@@ -218,6 +264,12 @@ export function estimateReplicas(profileInput: ServingProfile, targetsInput: Est
     load = safe;
     lines.push('Replicas: 1 — the request gives no QPS target; the HPA adds replicas as load arrives.');
   }
+  const replicaCap = limits.maxReplicas ?? DEFAULT_MAX_REPLICAS;
+  if (replicas > replicaCap) {
+    lines.push(`Infeasible: ${fmt(t.qps ?? 0)} req/s needs ${replicas.toLocaleString('en-US')} replicas, more than the ${replicaCap.toLocaleString('en-US')} ` +
+      'this operator may run for one request (configuration serving.maxReplicas); lower the QPS, use a faster model or a GPU, or raise the cap.');
+    return infeasible(p, target, accelerator, memory.memoryBytes, lines);
+  }
   const predicted = predictedP99Ms(queue, load);
   lines.push(`Predicted p99 at ${fmt(load)} req/s per replica: ${fmt(predicted, 2)} ms (target ${fmt(target)} ms).`);
   if (p.accelerator === 'cpu' && !requested && replicas > GPU_SUGGESTION_REPLICAS) {
@@ -228,6 +280,6 @@ export function estimateReplicas(profileInput: ServingProfile, targetsInput: Est
   return Estimate.parse({
     replicas, perReplicaQps: safe, saturationQps: saturation, targetLatencyP99Ms: target,
     predictedLatencyP99Ms: predicted, memoryBytes: memory.memoryBytes, accelerator,
-    instances: memory.instances, maxBatchSize: p.maxBatchSize, reasoning: lines,
+    instances: memory.instances, maxBatchSize: p.maxBatchSize, reasoning: lines, ...reliability(p),
   });
 }

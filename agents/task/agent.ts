@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
 import type { Brain, BrainRecord } from '../brain/brain.js';
 import { remember, type Memory } from '../brain/memory.js';
+import { checkBounds } from './bounds.js';
 import { fromLlmTaskSpec, LlmTaskSpec, toLlmTaskSpec } from './llm-task-spec.js';
 import { instructionNotice, screenInstructions } from './parse/injection.js';
 import { defaultMeaningReader, type MeaningReader } from './meaning/reader.js';
+import { ratioTargetsOver100 } from './parse/out-of-range.js';
 import { describeAcceptance, normaliseRequirement, parseRequirement } from './parse/parse-requirement.js';
 import { reconcileBrains, userConfirmed } from './reconcile-brains.js';
 import { TASK_SOP } from './sop.js';
@@ -81,7 +83,7 @@ export async function understandRequest(brain: Brain, input: TaskAgentInput, mem
     next = remember(next, { from: 'user', to: 'task', text: message });
     next = remember(next, { from: 'task', to: 'user', text: acknowledge(said) });
   }
-  spec = applyOverrides(spec, input.overrides);
+  spec = checkBounds(applyOverrides(spec, input.overrides), [input.requirement, ...(input.messages ?? [])].flatMap(ratioTargetsOver100));
   const summary = spec.decision === 'accept' ? spec.reasons[0] ?? 'Accepted.' : `${spec.decision}: ${spec.reasons.join(' ')}`;
   next = remember(next, { from: 'task', to: 'user', text: summary });
   const record: BrainRecord = {

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { AppsV1Api, BatchV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Job } from '@kubernetes/client-node';
-import { stringify } from 'yaml';
+import { dump as stringify, load as parseYaml } from 'js-yaml';
 import { clusterDir, kubeconfigPath, kubectl, loadKubeConfig, repoRoot, serviceAccountKubeConfig, waitFor } from '../cluster/cluster.js';
 import { helmBin, installChart } from './helm.js';
 import { JobRunner } from './job-runner.js';
@@ -80,7 +80,7 @@ beforeAll(async () => {
   await apply(stringify({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'trainer-agent-artifacts', namespace: ns }, spec: { accessModes: ['ReadWriteMany'], storageClassName: 'e2e-manual', volumeName: `${ns}-artifacts`, resources: { requests: { storage: '1Gi' } } } }));
   // The operator's config as the chart renders it, with host paths and held job pods.
   const rendered = execFileSync(helmBin(), ['template', RELEASE, join(repoRoot, 'charts/trainer-agent'), '--namespace', RELEASE_NS, '--show-only', 'templates/configmap.yaml'], { encoding: 'utf8' });
-  const config = (await import('yaml')).parse((await import('yaml')).parse(rendered).data['config.yaml']) as Record<string, any>;
+  const config = parseYaml((parseYaml(rendered) as { data: Record<string, string> }).data['config.yaml']!) as Record<string, any>;
   config['artifacts'] = { ...config['artifacts'], mountPath: artifacts, localPath: artifacts };
   config['jobs'] = { ...config['jobs'], podAnnotations: { 'traineragent.io/hold': 'true' }, resources: { requests: { cpu: '100m', memory: '256Mi' } } };
   writeFileSync(join(work, 'operator.yaml'), stringify(config));

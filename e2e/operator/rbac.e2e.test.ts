@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { AppsV1Api, BatchV1Api, CoordinationV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
-import { stringify } from 'yaml';
+import { dump as stringify } from 'js-yaml';
 import type { Estimate } from '../../agents/server/estimate.js';
 import { startKubeOperator, type RunningOperator } from '../../operator/kube/backend.js';
 import { OperatorConfig } from '../../operator/kube/config.js';

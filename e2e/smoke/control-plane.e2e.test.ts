@@ -175,6 +175,43 @@ describe(`TrainingRequest CRD (${relative(repoRoot, crdFile)}) on a real API ser
   });
 });
 
+describe('TrainingRequest bounds in the generated CRD (crds/) on a real API server', () => {
+  beforeAll(() => applyCrd(realCrd));
+
+  const create = (name: string, spec: Record<string, unknown>) =>
+    custom.createNamespacedCustomObject({
+      ...treq,
+      namespace,
+      body: { apiVersion: 'traineragent.io/v1alpha1', kind: 'TrainingRequest', metadata: { name }, spec },
+    });
+
+  it.each([
+    { name: 'a ratio target above 1 in overrides (accuracy >= 7)', spec: { overrides: { objectives: [{ metric: 'accuracy', op: '>=', value: 7 }] } }, error: 'take a fraction between 0 and 1' },
+    { name: 'a billion requests per second in overrides', spec: { overrides: { serving: { qps: 1_000_000_000 } } }, error: 'spec.overrides.serving.qps' },
+    { name: 'a terabyte container in overrides', spec: { overrides: { serving: { memoryBytes: 1_000_000_000_000 } } }, error: 'spec.overrides.serving.memoryBytes' },
+  ])('rejects $name (bounds from agents/task/bounds.ts)', async ({ spec, error }) => {
+    const { code, text } = await rejection(create(`bounds-${randomBytes(3).toString('hex')}`, { requirement: 'a spam filter', ...spec }));
+    expect(code).toBe(422);
+    expect(text).toContain(error);
+  });
+
+  it('accepts targets within the bounds, integer-valued ones included', async () => {
+    const objectives = [{ metric: 'bleu', op: '>=', value: 35 }, { metric: 'accuracy', op: '>=', value: 0.9 }];
+    await create('bounded', { requirement: 'a translator', overrides: { objectives, serving: { qps: 100 } } });
+    const got = (await custom.getNamespacedCustomObject({ ...treq, namespace, name: 'bounded' })) as { spec: { overrides: { objectives: unknown[] } } };
+    expect(got.spec.overrides.objectives).toEqual(objectives);
+  });
+
+  it('with strict field validation (kubectl\'s default), refuses a misspelt field by its path', async () => {
+    const { code, text } = await rejection(custom.createNamespacedCustomObject({
+      ...treq, namespace, fieldValidation: 'Strict',
+      body: { apiVersion: 'traineragent.io/v1alpha1', kind: 'TrainingRequest', metadata: { name: 'typo' }, spec: { requirement: 'a spam filter', budget: { maxAtempts: 3 } } },
+    }));
+    expect(code).toBe(400);
+    expect(text).toMatch(/strict decoding error: unknown field \\?"spec\.budget\.maxAtempts/);
+  });
+});
+
 describe('RBAC is enforced', () => {
   it('a ServiceAccount may list ConfigMaps only after a Role grants it', async () => {
     const rbac = kc.makeApiClient(RbacAuthorizationV1Api);

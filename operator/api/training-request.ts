@@ -1,7 +1,9 @@
 import { z } from 'zod';
-import { Constraints, Objective, ServingTargets, TaskSpec } from '../../agents/task/task-spec.js';
+import { BOUNDS, BoundedConstraints, BoundedObjective, BoundedServingTargets } from '../../agents/task/bounds.js';
+import { TaskSpec } from '../../agents/task/task-spec.js';
 import { Plan } from '../../agents/task/plan.js';
 import { ConversationTurn } from '../../agents/brain/memory.js';
+import { DNS1123_LABEL_MAX_LENGTH, DNS1123_LABEL_PATTERN } from './names.js';
 
 /** API group, version and names of the TrainingRequest custom resource. */
 export const GROUP = 'traineragent.io';
@@ -15,10 +17,10 @@ export const CATEGORIES = ['ml'];
 /** CEL rules travel as metadata; the CRD generator copies them into the OpenAPI schema. */
 const cel = (...rules: { rule: string; message: string }[]) => ({ 'x-kubernetes-validations': rules });
 
-const dnsLabel = z.string().min(1).max(63).regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
+const dnsLabel = z.string().min(1).max(DNS1123_LABEL_MAX_LENGTH).regex(new RegExp(DNS1123_LABEL_PATTERN));
 
 /** A reference to one key of a Secret in the request's namespace. Values never reach status. */
-export const SecretKeyRef = z.object({
+export const SecretKeyRef = z.strictObject({
   name: dnsLabel.describe('Secret name, same namespace as the request.'),
   key: z.string().min(1).max(253).regex(/^[-._a-zA-Z0-9]+$/).optional().describe('Key in the Secret (default depends on the use).'),
 });
@@ -28,7 +30,7 @@ export type SecretKeyRef = z.infer<typeof SecretKeyRef>;
 export const DATA_URI_PATTERN = '^(file:|pvc://|s3://|https://|configmap://)\\S+$';
 
 /** One data source. */
-export const DataSource = z.object({
+export const DataSource = z.strictObject({
   name: dnsLabel,
   uri: z.string().min(6).max(2048).regex(new RegExp(DATA_URI_PATTERN)),
   format: z.enum(['csv', 'jsonl', 'imagefolder']),
@@ -40,16 +42,16 @@ export const DataSource = z.object({
 export type DataSource = z.infer<typeof DataSource>;
 
 /** User overrides that win over what the Task agent parsed. */
-export const Overrides = z.object({
-  objectives: z.array(Objective).max(16).optional(),
-  constraints: Constraints.optional(),
-  serving: ServingTargets.optional(),
+export const Overrides = z.strictObject({
+  objectives: z.array(BoundedObjective).max(16).optional(),
+  constraints: BoundedConstraints.optional(),
+  serving: BoundedServingTargets.optional(),
   deployBestAttempt: z.boolean().optional().describe('Deploy the best attempt even when the target was missed.'),
 });
 export type Overrides = z.infer<typeof Overrides>;
 
 /** OpenAI-compatible LLM settings; without them the offline brain thinks. */
-export const LlmSettings = z.object({
+export const LlmSettings = z.strictObject({
   model: z.string().min(1).max(200),
   baseURL: z.string().url().max(2048).optional(),
   apiKeySecretRef: SecretKeyRef.optional(),
@@ -58,15 +60,15 @@ export const LlmSettings = z.object({
 export type LlmSettings = z.infer<typeof LlmSettings>;
 
 /** Compute the agents may spend. */
-export const Budget = z.object({
-  maxAttempts: z.number().int().min(1).max(20).default(4),
-  maxGpuHours: z.number().min(0).max(10000).optional(),
+export const Budget = z.strictObject({
+  maxAttempts: z.number().int().min(1).max(BOUNDS.attempts).default(4),
+  maxGpuHours: z.number().min(0).max(BOUNDS.gpuHours).optional(),
   deadline: z.string().datetime().optional(),
 });
 export type Budget = z.infer<typeof Budget>;
 
 /** Kubernetes toleration (subset used for scheduling training onto GPU nodes). */
-export const Toleration = z.object({
+export const Toleration = z.strictObject({
   key: z.string().max(253).optional(),
   operator: z.enum(['Exists', 'Equal']).optional(),
   value: z.string().max(63).optional(),
@@ -75,11 +77,11 @@ export const Toleration = z.object({
 });
 
 /** Where training runs. Bounded here so no requirement text can ask for more. */
-export const Resources = z.object({
+export const Resources = z.strictObject({
   gpu: z
-    .object({
+    .strictObject({
       type: z.string().max(63).optional().describe('Value of the nvidia.com/gpu.product node label.'),
-      count: z.number().int().min(0).max(8).default(1),
+      count: z.number().int().min(0).max(BOUNDS.gpusPerJob).default(1),
     })
     .optional(),
   nodeSelector: z.record(z.string().max(317), z.string().max(63)).optional(),
@@ -91,14 +93,14 @@ export type Resources = z.infer<typeof Resources>;
  * Where artifacts go in a cluster: a PersistentVolumeClaim (ReadWriteMany when jobs land on several
  * nodes), the one store jobs, Triton and the operator all read and write.
  */
-export const Storage = z.object({
-  pvc: z.object({ claimName: dnsLabel, subPath: z.string().max(512).optional() }).optional(),
+export const Storage = z.strictObject({
+  pvc: z.strictObject({ claimName: dnsLabel, subPath: z.string().max(512).optional() }).optional(),
 });
 export type Storage = z.infer<typeof Storage>;
 
 /** The user's side of the resource. The operator never writes it. */
 export const TrainingRequestSpec = z
-  .object({
+  .strictObject({
     requirement: z
       .string()
       .min(1)
@@ -118,7 +120,7 @@ export const TrainingRequestSpec = z
     approval: z.enum(['auto', 'plan']).default('auto'),
     approvedPlan: z.string().regex(/^[a-f0-9]{8,64}$/).optional().describe('status.plan.hash of the plan the user approves.'),
     serving: z
-      .object({
+      .strictObject({
         enabled: z.boolean().default(true),
         platform: z.enum(['triton', 'local']).optional(),
       })
@@ -218,6 +220,8 @@ export const EstimateStatus = z.object({
   instances: z.number().int().min(1).optional(),
   maxBatchSize: z.number().int().min(1).optional(),
   reasoning: z.array(z.string()).default([]),
+  reliable: z.boolean().optional().describe('False when the measurement windows did not agree: the numbers may move on a rerun.'),
+  measurementSpread: z.number().min(0).optional().describe('Largest relative spread between the measurement windows (0.1 = 10%).'),
 });
 
 /** Observed state, written only by the operator (or the local runner). */
@@ -295,8 +299,8 @@ export const ObjectMeta = z
   })
   .passthrough();
 
-/** The whole resource. */
-export const TrainingRequest = z.object({
+/** The whole resource. Unknown fields anywhere in the spec are refused with their path, not dropped. */
+export const TrainingRequest = z.strictObject({
   apiVersion: z.literal(`${GROUP}/${VERSION}`),
   kind: z.literal(KIND),
   metadata: ObjectMeta,

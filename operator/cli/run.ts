@@ -1,15 +1,14 @@
-import { readFileSync } from 'node:fs';
 import { describeBrain } from '../pipeline/brain-status.js';
 import { dirname, join, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import type { Brain } from '../../agents/brain/brain.js';
 import type { Framework } from '../../agents/model/catalog.js';
-import { TrainingRequest, type TrainingRequestStatus } from '../api/training-request.js';
+import type { TrainingRequest, TrainingRequestStatus } from '../api/training-request.js';
 import { exitCodeFor, runLocally } from '../local/backend.js';
 import { acquireLock } from '../local/lock.js';
 import { ProgressReporter } from '../local/progress.js';
 import { ensureJobPython, localFrameworks } from '../local/python-env.js';
 import { readStatus, readStoredRequest, requestDir, specHash, writeStoredRequest } from '../local/state.js';
+import { loadRequestFile } from './request-file.js';
 
 /** Options of `trainer-agent run`. */
 export interface RunOptions {
@@ -17,17 +16,6 @@ export interface RunOptions {
   port: number;
   brain: Brain;
   log: (line: string) => void;
-}
-
-/** Read and validate a request file; a readable error lists every problem and where. */
-export function loadRequestFile(file: string): TrainingRequest {
-  const raw = parseYaml(readFileSync(file, 'utf8')) as unknown;
-  const parsed = TrainingRequest.safeParse(raw);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n');
-    throw new Error(`${file} is not a valid TrainingRequest:\n${problems}`);
-  }
-  return parsed.data;
 }
 
 /**
@@ -51,7 +39,11 @@ export function summarise(name: string, dir: string, status: TrainingRequestStat
   if (stalled) lines.push(`  ${stalled.reason}: ${stalled.message}`);
   if (status.question) lines.push(`  Question: ${status.question}`);
   lines.push(`  ${describeBrain(status.brain)}`);
-  if (status.estimate) lines.push(`  Estimate: ${status.estimate.replicas} replica(s) × ${status.estimate.perReplicaQps.toFixed(1)} QPS, ${(status.estimate.memoryBytes / 2 ** 20).toFixed(0)} MiB each, ${status.estimate.accelerator}`);
+  if (status.estimate) {
+    const e = status.estimate;
+    lines.push(`  Estimate: ${e.replicas} replica(s) × ${e.perReplicaQps.toFixed(1)} QPS, ${(e.memoryBytes / 2 ** 20).toFixed(0)} MiB each, ${e.accelerator}` +
+      (e.reliable === false ? ` — unreliable: the measurement windows disagreed by ${Math.round(100 * (e.measurementSpread ?? 0))}%, rerun on a quiet machine` : ''));
+  }
   if (status.endpoint) lines.push(`  Endpoint: ${status.endpoint.url} (start it with: trainer-agent serve ${name})`);
   if (status.apiDoc) lines.push(`  API doc: ${status.apiDoc.uri}`);
   lines.push(`  Report: ${join(dir, 'report.html')}`, `  Status: ${join(dir, 'status.json')}`);

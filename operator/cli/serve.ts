@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
-import { readStatus, requestDir } from '../local/state.js';
+import { registerServe } from '../local/serve-registry.js';
+import { readStatus, requestDir, within } from '../local/state.js';
 import { startServer } from '../local/serve/server.js';
 
 /** `trainer-agent serve <name>`: serve a Ready request's model in the foreground until stopped. */
@@ -12,7 +13,14 @@ export async function serveCommand(stateDir: string, namespace: string, name: st
   }
   const repositoryDir = status.model?.uri;
   if (!repositoryDir) throw new Error(`${namespace}/${name} records no model repository`);
+  if (!within(dir, resolve(repositoryDir))) {
+    // Written by an older version with absolute paths: from a copied state directory, that would serve
+    // the original's model, not this one's.
+    throw new Error(`${namespace}/${name}'s status.json points at a model outside its folder (${repositoryDir}); ` +
+      `it was probably copied from another state directory — rerun \`trainer-agent run\` on the request file to refresh it`);
+  }
   const server = await startServer({ repositoryDir, model: status.endpoint.model, port, host });
+  const unregister = registerServe(dir, server.url);
   log(`Serving ${status.endpoint.model} at ${server.url}/v2/models/${status.endpoint.model} (KServe v2; Ctrl-C stops)`);
   await new Promise<void>((done) => {
     const stop = () => {
@@ -21,5 +29,6 @@ export async function serveCommand(stateDir: string, namespace: string, name: st
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
+  unregister();
   return 0;
 }

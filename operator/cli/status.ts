@@ -1,12 +1,15 @@
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { listRequests, readStatus, requestDir } from '../local/state.js';
+import { resolve } from 'node:path';
+import { acquireLock, LockHeldError } from '../local/lock.js';
+import { stopServes } from '../local/serve-registry.js';
+import { containedPath, listRequests, readStatus, requestDir } from '../local/state.js';
 import { summarise } from './run.js';
 
 /** `trainer-agent status [name] [-o json]`: one request's summary or status, or a table of all. */
 export function statusCommand(stateDir: string, namespace: string, name: string | undefined, output: string | undefined): number {
+  if (output !== undefined && output !== 'json') throw new Error(`unknown output format ${JSON.stringify(output)}: use -o json or nothing`);
   const root = resolve(stateDir);
-  if (!name) {
+  if (name === undefined) {
     const rows = listRequests(root).map(([ns, n]) => {
       const s = readStatus(requestDir(root, ns, n))!;
       return [ns, n, s.phase ?? '', s.conditions?.find((c) => c.type === 'Ready')?.status ?? '', s.metric ?? '', s.endpoint?.url ?? ''];
@@ -29,25 +32,45 @@ export function statusCommand(stateDir: string, namespace: string, name: string 
 
 /** `trainer-agent logs <name>`: the events and every job's log, oldest first. */
 export function logsCommand(stateDir: string, namespace: string, name: string): number {
-  const dir = requestDir(resolve(stateDir), namespace, name);
-  const events = join(dir, 'events.jsonl');
-  if (!existsSync(dir)) throw new Error(`no request ${namespace}/${name}`);
+  const root = resolve(stateDir);
+  const dir = requestDir(root, namespace, name);
+  if (!existsSync(dir)) throw new Error(`no request ${namespace}/${name} under ${root}`);
+  const events = containedPath(dir, 'events.jsonl');
   if (existsSync(events)) process.stdout.write(readFileSync(events, 'utf8'));
-  const jobsDir = join(dir, 'jobs');
+  const jobsDir = containedPath(dir, 'jobs');
   if (existsSync(jobsDir)) {
     for (const job of readdirSync(jobsDir).sort()) {
-      const log = join(jobsDir, job, 'job.log');
+      const log = containedPath(jobsDir, job, 'job.log');
       if (existsSync(log)) process.stdout.write(`==> ${job}\n${readFileSync(log, 'utf8')}\n`);
     }
   }
   return 0;
 }
 
-/** `trainer-agent delete <name>`: remove the request's state and artifacts. */
-export function deleteCommand(stateDir: string, namespace: string, name: string): number {
-  const dir = requestDir(resolve(stateDir), namespace, name);
-  if (!existsSync(dir)) throw new Error(`no request ${namespace}/${name}`);
-  rmSync(dir, { recursive: true, force: true });
-  process.stderr.write(`Deleted ${namespace}/${name}\n`);
+/**
+ * `trainer-agent delete <name>`: remove the request's state and artifacts. Refused while a `run` holds
+ * the request (deleting under it would leave half a state it then recreates); a `serve` of the
+ * request is stopped first, so nothing keeps answering from a model that is gone.
+ */
+export async function deleteCommand(stateDir: string, namespace: string, name: string, log: (line: string) => void): Promise<number> {
+  const root = resolve(stateDir);
+  const dir = requestDir(root, namespace, name);
+  if (!existsSync(dir)) throw new Error(`no request ${namespace}/${name} under ${root}`);
+  let release: () => void;
+  try {
+    release = acquireLock(dir, 'delete');
+  } catch (error) {
+    if (error instanceof LockHeldError) {
+      throw new Error(`${namespace}/${name} is in use by trainer-agent ${error.holder.command} (pid ${error.holder.pid}); stop it (kill ${error.holder.pid}) or let it finish, then delete`);
+    }
+    throw error;
+  }
+  try {
+    for (const stopped of await stopServes(dir)) log(`Stopped trainer-agent serve (pid ${stopped.pid}${typeof stopped.url === 'string' ? `, ${stopped.url}` : ''})`);
+    rmSync(containedPath(root, namespace, name), { recursive: true, force: true });
+  } finally {
+    release();
+  }
+  log(`Deleted ${namespace}/${name}`);
   return 0;
 }

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { load as parseYaml } from 'js-yaml';
 import { z } from 'zod';
 import { Framework } from '../../agents/model/catalog.js';
+import { BOUNDS, DEFAULT_MAX_REPLICAS } from '../../agents/task/bounds.js';
 
 const Toleration = z.object({
   key: z.string().optional(),
@@ -75,6 +76,8 @@ export const OperatorConfig = z.object({
       nodeSelector: z.record(z.string(), z.string()).default({}),
       tolerations: z.array(Toleration).default([]),
       cpu: z.string().default('1'),
+      /** Most serving replicas one request may get; the Server agent refuses a plan that needs more. */
+      maxReplicas: z.number().int().min(1).max(BOUNDS.maxReplicasCap).default(DEFAULT_MAX_REPLICAS),
       autoscaling: z
         .object({
           enabled: z.boolean().default(true),

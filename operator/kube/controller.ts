@@ -153,6 +153,7 @@ export class TrainingRequestController {
         ...(serving ? { serving } : {}),
         gpuAvailable: (request.spec.resources?.gpu?.count ?? 0) > 0,
         frameworks: this.deps.config.jobs.frameworks,
+        maxReplicas: this.deps.config.serving.maxReplicas,
       },
       dataMounts: resolved.mounts,
       ...(deployment?.spec?.replicas !== undefined ? { deploymentReplicas: deployment.spec.replicas } : {}),

@@ -68,7 +68,7 @@ describe('the paper story: a promotion-benefit classifier', () => {
       const response = await fetch(`${url}/v2/models/promo-benefits/infer`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ inputs: [{ name: 'text', datatype: 'BYTES', shape: [2], data: ['Take an extra 25% off at checkout on the air fryer.', 'Our hiking backpack is crafted by hand in small batches.'] }] }),
+        body: JSON.stringify({ inputs: [{ name: 'text', datatype: 'BYTES', shape: [2, 1], data: ['Take an extra 25% off at checkout on the air fryer.', 'Our hiking backpack is crafted by hand in small batches.'] }] }),
       });
       expect(response.status).toBe(200);
       const body = (await response.json()) as { outputs: { name: string; data: unknown[] }[] };

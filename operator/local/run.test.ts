@@ -2,7 +2,7 @@ import { jest } from '@jest/globals';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
+import { dump as stringify } from 'js-yaml';
 import { cli, conditionOf, readStatusFile, REPO, startCli, waitUntil } from './testing/cli.js';
 
 // Real runs of `trainer-agent run`: real data jobs and training in the job virtualenv, on small data.

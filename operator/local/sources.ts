@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync, type Stats } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DataSource } from '../api/training-request.js';
@@ -15,11 +15,24 @@ export function resolveLocalUri(uri: string, requestDir: string): string {
   throw new Error(`local mode reads file: URIs only (got ${uri.split(':')[0]}:); use a cluster for pvc, s3, https and configmap sources`);
 }
 
-/** sha256 over a file, or over every file in a folder (paths and contents, in sorted order). */
+/** What a path is, in words, when it is neither a regular file nor a folder. */
+function specialKind(stat: Stats): string | undefined {
+  if (stat.isFIFO()) return 'a named pipe (FIFO)';
+  if (stat.isCharacterDevice() || stat.isBlockDevice()) return 'a device';
+  if (stat.isSocket()) return 'a socket';
+  return undefined;
+}
+
+/**
+ * sha256 over a file, or over every file in a folder (paths and contents, in sorted order). Only
+ * regular files are read: a named pipe or a device would block or never end, so it is refused.
+ */
 export function contentDigest(path: string): string {
   const hash = createHash('sha256');
   const visit = (p: string) => {
     const stat = statSync(p);
+    const special = specialKind(stat);
+    if (special) throw new Error(`${p} is ${special}, not a regular file; data sources must be files or folders of files`);
     if (stat.isDirectory()) {
       for (const entry of readdirSync(p).sort()) visit(join(p, entry));
     } else {

@@ -65,6 +65,8 @@ export interface Observed {
   gpuAvailable: boolean;
   /** Frameworks training jobs can use here (torch when the trainer image or local environment has it). */
   frameworks: Framework[];
+  /** Most serving replicas the backend's configuration allows one request (absent: the default cap). */
+  maxReplicas?: number;
 }
 
 /** What the pipeline wants done; backends know how. */

@@ -1,8 +1,9 @@
+import { RATIO_METRICS } from '../bounds.js';
 import { LOWER_IS_BETTER, type Constraints, type Metric, type Objective, type ServingTargets } from '../task-spec.js';
 import { findNumbers, toBytes, toMilliseconds, type NumberToken } from './numbers.js';
 
 /** How each metric is written. The first group of each pattern is the mention. */
-const METRIC_PATTERNS: [Metric, RegExp][] = [
+export const METRIC_PATTERNS: [Metric, RegExp][] = [
   ['exact-match', /\b(exact[- ]match|em score)\b/g],
   ['accuracy', /\b(top-?1 accuracy|accuracy|accurate|acc|(?:right|correct)(?=\s+\d+(?:\.\d+)?\s?%))\b/g],
   ['f1', /\b(macro[- ]f1|micro[- ]f1|f1[- ]score|f1|f-1|f-score|f-measure)\b/g],
@@ -22,8 +23,7 @@ const METRIC_PATTERNS: [Metric, RegExp][] = [
   ['cider', /\b(cider(?:-d)?)\b/g],
 ];
 
-// Metrics reported as fractions: "90%" and "90" both mean 0.9.
-const RATIO_METRICS: ReadonlySet<Metric> = new Set(['accuracy', 'f1', 'precision', 'recall', 'auc', 'map', 'iou', 'rouge', 'wer', 'cer', 'mape', 'exact-match']);
+// Metrics reported as fractions (RATIO_METRICS): "90%" and "90" both mean 0.9.
 
 // Where one target's phrase ends: punctuation or a conjunction that starts another target.
 const CLAUSE_END = /[;,!?]|\.(?=\s|$)|\b(and|but|while|with|plus|using)\b/g;

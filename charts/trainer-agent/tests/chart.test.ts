@@ -1,7 +1,7 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- untyped JSON from the API server, YAML files and Lua interop */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { load, loadAll } from 'js-yaml';
 import { chartDir, helm, helmBinary, repoRoot } from './helm.js';
 
 type Doc = { kind: string; metadata: { name: string; annotations?: Record<string, string>; labels?: Record<string, string> }; [k: string]: any };
@@ -11,7 +11,7 @@ if (!bin) console.warn('helm is not available: skipping helm lint/template tests
 
 function render(...sets: string[]): Doc[] {
   const out = helm(['template', 'ta', '.', '--namespace', 'ta-system', ...sets.flatMap((s) => ['--set', s])]);
-  return parseAllDocuments(out).map((d) => d.toJS() as Doc).filter(Boolean);
+  return (loadAll(out) as Doc[]).filter(Boolean);
 }
 const find = (docs: Doc[], kind: string, name?: string) => docs.find((d) => d.kind === kind && (!name || d.metadata.name === name));
 
@@ -94,9 +94,8 @@ withHelm('helm', () => {
 
   it('passes the operator a config it accepts', async () => {
     const { OperatorConfig } = await import('../../../operator/kube/config.js');
-    const { parse } = await import('yaml');
     const cm = find(render('jobs.podAnnotations.a=b'), 'ConfigMap', 'ta-trainer-agent-config')!;
-    const config = OperatorConfig.parse(parse(cm.data['config.yaml']));
+    const config = OperatorConfig.parse(load(cm.data['config.yaml']));
     expect(config.jobs.podAnnotations).toEqual({ a: 'b' });
     expect(config.leaderElection.leaseName).toBe('ta-trainer-agent-leader');
     expect(config.namespace).toBe('ta-system');
@@ -104,6 +103,14 @@ withHelm('helm', () => {
     expect(config.requeueWhileRunningSeconds).toBe(300);
     expect(config.resyncSeconds).toBe(600);
     expect(config.sources).toEqual({ recheckSeconds: 60, concurrency: 4, maxDownloadBytes: 20 * 1024 ** 3, downloadTimeoutSeconds: 3600 });
+    expect(config.serving.maxReplicas).toBe(100);
+  });
+
+  it('passes the serving replica cap to the operator, and refuses one out of bounds', async () => {
+    const { OperatorConfig } = await import('../../../operator/kube/config.js');
+    const cm = find(render('serving.maxReplicas=7'), 'ConfigMap', 'ta-trainer-agent-config')!;
+    expect(OperatorConfig.parse(load(cm.data['config.yaml'])).serving.maxReplicas).toBe(7);
+    expect(() => render('serving.maxReplicas=0')).toThrow(/maxReplicas/);
   });
 
   it('rejects values the schema forbids', () => {

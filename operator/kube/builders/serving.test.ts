@@ -54,6 +54,18 @@ describe('serving builders', () => {
     expect(h.spec!.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'spam-filter-triton' });
   });
 
+  it.each([
+    { name: 'an estimate within the cap is written as it is', replicas: 40, cap: 100, deployment: 40, hpa: [40, 80] },
+    { name: 'the HPA maximum stops at the cap', replicas: 70, cap: 100, deployment: 70, hpa: [70, 100] },
+    { name: 'a stale estimate past the cap never reaches the Deployment or the HPA', replicas: 2_098_686, cap: 100, deployment: 100, hpa: [100, 100] },
+  ])('replica cap: $name', ({ replicas, cap, deployment, hpa }) => {
+    const cfg = OperatorConfig.parse({ serving: { maxReplicas: cap, autoscaling: { maxReplicasFactor: 2 } } });
+    const d = buildTritonDeployment({ owner, spec: { requirement: 'x', approval: 'auto' }, config: cfg, model: 'm', repositoryDir: '/artifacts/r', estimate: estimate({ replicas }) });
+    expect(d.spec!.replicas).toBe(deployment);
+    const h = buildTritonHpa({ owner, config: cfg, estimate: estimate({ replicas }) });
+    expect([h.spec!.minReplicas, h.spec!.maxReplicas]).toEqual(hpa);
+  });
+
   it('API doc ConfigMap carries the files under the request name', () => {
     const cm = buildApiDocConfigMap(owner, { 'openapi.json': '{}', 'README.md': '# API' });
     expect(cm.metadata!.name).toBe(apiDocConfigMapName('spam-filter'));

@@ -52,7 +52,7 @@ export function buildTritonDeployment(input: ServingBuildInput): V1Deployment {
     kind: 'Deployment',
     metadata: childMeta(owner, name, 'serving', {}, { [MODEL_ANNOTATION]: input.model, [REPOSITORY_ANNOTATION]: input.repositoryDir }),
     spec: {
-      replicas: input.replicas ?? estimate.replicas,
+      replicas: cappedReplicas(input.replicas ?? estimate.replicas, config),
       selector: { matchLabels: labels },
       template: {
         metadata: { labels: { ...childMeta(owner, name, 'serving').labels, ...labels }, annotations: { [MODEL_ANNOTATION]: input.model, [REPOSITORY_ANNOTATION]: input.repositoryDir } },
@@ -106,10 +106,19 @@ export function buildTritonService(input: Pick<ServingBuildInput, 'owner'>): V1S
   };
 }
 
-/** HPA on CPU between the estimated replicas and `maxReplicasFactor` times that. */
+/**
+ * Replicas written into a Deployment or an HPA never exceed the configured cap (`serving.maxReplicas`),
+ * whatever an estimate or the HPA's own scaling asks: the Server agent already refuses a plan that
+ * needs more, so this only guards against a stale or hand-edited status.
+ */
+export function cappedReplicas(replicas: number, config: Pick<OperatorConfig, 'serving'>): number {
+  return Math.min(Math.max(0, Math.floor(replicas)), config.serving.maxReplicas);
+}
+
+/** HPA on CPU between the estimated replicas and `maxReplicasFactor` times that, within the replica cap. */
 export function buildTritonHpa(input: Pick<ServingBuildInput, 'owner' | 'config' | 'estimate'>): V2HorizontalPodAutoscaler {
   const name = servingName(input.owner.name);
-  const min = Math.max(1, input.estimate.replicas);
+  const min = Math.max(1, cappedReplicas(input.estimate.replicas, input.config));
   const { maxReplicasFactor, targetCPUUtilizationPercentage } = input.config.serving.autoscaling;
   return {
     apiVersion: 'autoscaling/v2',
@@ -118,7 +127,7 @@ export function buildTritonHpa(input: Pick<ServingBuildInput, 'owner' | 'config'
     spec: {
       scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name },
       minReplicas: min,
-      maxReplicas: Math.max(min, Math.ceil(min * maxReplicasFactor)),
+      maxReplicas: Math.max(min, cappedReplicas(Math.ceil(min * maxReplicasFactor), input.config)),
       metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: targetCPUUtilizationPercentage } } }],
     },
   };

@@ -32,12 +32,13 @@ export async function calibrateServedProfile(o: CalibrateOptions):
     const base = dirname(o.referencePredictions);
     const bodies = await Promise.all(rows.slice(0, 500).map(async (r) => {
       const data = image ? (await readFile(isAbsolute(r.image!) ? r.image! : join(base, r.image!))).toString('base64') : r.text ?? '';
-      return JSON.stringify({ inputs: [{ name: image ? 'image' : 'text', datatype: 'BYTES', shape: [1], data: [data] }] });
+      return JSON.stringify({ inputs: [{ name: image ? 'image' : 'text', datatype: 'BYTES', shape: [1, 1], data: [data] }] });
     }));
     return await profileServedModel({
       url: `${server.url}/v2/models/${o.model}/infer`, bodies,
       instances: server.model.batching.instances, maxBatchSize: server.model.batching.maxBatchSize,
-      concurrencies: o.concurrencies ?? [1, 2, 4, 8], windowMs: o.windowMs ?? 1000, maxWindows: o.maxWindows ?? 5,
+      // Up to eight 1-s windows per level: on a shared machine three in a row rarely agree sooner.
+      concurrencies: o.concurrencies ?? [1, 2, 4, 8], windowMs: o.windowMs ?? 1000, maxWindows: o.maxWindows ?? 8,
       peakRssBytes: () => process.resourceUsage().maxRSS * 1024,
       ...(o.openLoopProbe !== undefined ? { openLoopProbe: o.openLoopProbe } : {}),
     });

@@ -103,6 +103,32 @@ export interface StableResult extends LoadResult {
   windows: number;
   stable: boolean;
   windowThroughputs: number[];
+  /** Mean and p99 latency of each window, in order. */
+  windowMeansMs: number[];
+  windowP99Ms: number[];
+  /** Largest relative distance of the last three windows' throughputs from their mean. */
+  spread: number;
+}
+
+/** Largest relative distance of `values` from their mean (0 when they are equal; 1 when empty or the mean is 0). */
+export function relativeSpread(values: number[]): number {
+  if (values.length === 0) return 1;
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  return mean > 0 ? Math.max(...values.map((v) => Math.abs(v - mean) / mean)) : 1;
+}
+
+/** The q-quantile (0–1) of `values`, interpolated between neighbours; 0 for none. */
+export function quantile(values: number[], q: number): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = q * (sorted.length - 1);
+  const low = Math.floor(at);
+  return sorted[low]! + (sorted[Math.min(low + 1, sorted.length - 1)]! - sorted[low]!) * (at - low);
+}
+
+/** The median of `values` (the mean of the middle two for an even count). */
+export function median(values: number[]): number {
+  return quantile(values, 0.5);
 }
 
 /**
@@ -113,12 +139,7 @@ export async function stableClosedLoop(url: string, bodies: string[], concurrenc
   const windows: { latencies: number[]; errors: string[]; seconds: number; throughput: number }[] = [];
   const tolerance = o.tolerance ?? 0.1;
   let offset = 0;
-  const agree = (): boolean => {
-    if (windows.length < 3) return false;
-    const last = windows.slice(-3).map((w) => w.throughput);
-    const mean = last.reduce((a, b) => a + b, 0) / 3;
-    return last.every((t) => Math.abs(t - mean) <= tolerance * mean);
-  };
+  const agree = (): boolean => windows.length >= 3 && relativeSpread(windows.slice(-3).map((w) => w.throughput)) <= tolerance;
   while (windows.length < Math.max(3, o.maxWindows) && !agree()) {
     const w = await closedLoopRaw(url, bodies, concurrency, { durationMs: o.windowMs, maxRequests: o.maxRequestsPerWindow ?? 100_000 }, offset);
     offset += w.latencies.length + w.errors.length;
@@ -126,7 +147,11 @@ export async function stableClosedLoop(url: string, bodies: string[], concurrenc
   }
   const last = windows.slice(-3);
   const merged = summarise(last.flatMap((w) => w.latencies), last.flatMap((w) => w.errors), last.reduce((a, w) => a + w.seconds, 0));
-  return { ...merged, windows: windows.length, stable: agree(), windowThroughputs: windows.map((w) => w.throughput) };
+  const sortedWindow = (w: { latencies: number[] }) => [...w.latencies].sort((a, b) => a - b);
+  return { ...merged, windows: windows.length, stable: agree(), windowThroughputs: windows.map((w) => w.throughput),
+    windowMeansMs: windows.map((w) => w.latencies.reduce((a, b) => a + b, 0) / Math.max(1, w.latencies.length)),
+    windowP99Ms: windows.map((w) => percentile(sortedWindow(w), 99)),
+    spread: relativeSpread(last.map((w) => w.throughput)) };
 }
 
 async function closedLoopRaw(url: string, bodies: string[], concurrency: number, bounds: LoadBounds, offset: number):

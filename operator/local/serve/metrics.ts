@@ -8,9 +8,13 @@ export interface ServeMetrics {
   batchSize: Histogram<'model'>;
   rows: Counter<'model'>;
   queueDepth: Gauge<'model'>;
+  bytesInFlight: Gauge<'model'>;
 }
 
-/** Create the metrics; `defaults` adds process metrics (CPU, RSS, event loop lag). */
+/**
+ * Create the metrics; `defaults` adds process metrics (CPU, RSS, event loop lag). A request whose
+ * client went away is counted with code 499, never as a 5xx.
+ */
 export function createMetrics(defaults = true): ServeMetrics {
   const registry = new Registry();
   if (defaults) collectDefaultMetrics({ register: registry, prefix: 'trainer_agent_serve_' });
@@ -26,6 +30,8 @@ export function createMetrics(defaults = true): ServeMetrics {
     rows: new Counter({ name: 'trainer_agent_serve_inference_rows_total', help: 'Rows predicted.',
       labelNames: ['model'], registers: [registry] }),
     queueDepth: new Gauge({ name: 'trainer_agent_serve_queue_depth', help: 'Rows waiting for a batch.',
+      labelNames: ['model'], registers: [registry] }),
+    bytesInFlight: new Gauge({ name: 'trainer_agent_serve_request_bytes_in_flight', help: 'Request bytes held by requests not yet answered.',
       labelNames: ['model'], registers: [registry] }),
   };
 }

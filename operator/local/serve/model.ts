@@ -35,8 +35,10 @@ export class OnnxClassifier {
 
   /** Load the repository's ONNX file; `intraOpThreads` bounds the threads each run uses. */
   static async load(model: RepositoryModel, intraOpThreads = 1): Promise<OnnxClassifier> {
+    // No CPU arena: what a batch of huge rows needed goes back to the system afterwards, instead of
+    // staying with the session for good (an idle server's RSS returns near its start).
     const session = await ort.InferenceSession.create(model.onnxPath, {
-      executionProviders: ['cpu'], intraOpNumThreads: intraOpThreads, interOpNumThreads: 1,
+      executionProviders: ['cpu'], intraOpNumThreads: intraOpThreads, interOpNumThreads: 1, enableCpuMemArena: false,
     });
     for (const name of ['label', 'probabilities']) {
       if (!session.outputNames.includes(name)) throw new Error(`${model.onnxPath} has no output ${name}`);

@@ -1,5 +1,5 @@
 import type { ServingProfile } from '../../../agents/server/estimate.js';
-import { openLoop, stableClosedLoop, type LoadResult, type StableResult } from './load.js';
+import { median, openLoop, quantile, stableClosedLoop, type LoadResult, type StableResult } from './load.js';
 
 /** Settings of a served-path profiling sweep. */
 export interface ServedProfileOptions {
@@ -56,10 +56,11 @@ export interface SweepPoint extends StableResult {
 
 /**
  * Throughput a level can be counted on: the mean of its last three windows when they agreed, else the
- * lowest of them (a noisy, shared machine must not inflate the capacity the estimate plans on).
+ * lower quartile of all its windows — conservative (a noisy, shared machine must not inflate the
+ * capacity the estimate plans on), yet not at the mercy of the single worst window, so reruns agree.
  */
 export function sustainedThroughput(point: Pick<SweepPoint, 'stable' | 'throughput' | 'windowThroughputs'>): number {
-  return point.stable ? point.throughput : Math.min(...point.windowThroughputs.slice(-3));
+  return point.stable ? point.throughput : quantile(point.windowThroughputs, 0.25);
 }
 
 /**
@@ -68,8 +69,28 @@ export function sustainedThroughput(point: Pick<SweepPoint, 'stable' | 'throughp
  * a shared machine client and server then interleave instead of competing, which flatters the number.
  */
 export function saturationOf(sweep: SweepPoint[], instances: number): number {
+  return sustainedThroughput(saturationPoint(sweep, instances));
+}
+
+/** The sweep point {@link saturationOf} takes its number from. */
+export function saturationPoint<P extends Pick<SweepPoint, 'concurrency' | 'stable' | 'throughput' | 'windowThroughputs'>>(sweep: P[], instances: number): P {
   const busy = sweep.filter((p) => p.concurrency >= 2 * instances);
-  return Math.max(...(busy.length ? busy : sweep).map(sustainedThroughput));
+  return (busy.length ? busy : sweep).reduce((best, p) => (sustainedThroughput(p) > sustainedThroughput(best) ? p : best));
+}
+
+/**
+ * How far the measurement can be trusted: the level alone (service time) and the saturation level
+ * must each have had three consecutive windows agree within the tolerance. `spread` is the larger of
+ * their last-three-window spreads; `windows` counts every window the sweep ran.
+ */
+export function profileStability(sweep: SweepPoint[], instances: number): { stable: boolean; windows: number; spread: number } {
+  const alone = sweep[0]!;
+  const saturation = saturationPoint(sweep, instances);
+  return {
+    stable: alone.stable && saturation.stable,
+    windows: sweep.reduce((a, p) => a + p.windows, 0),
+    spread: Math.max(alone.spread, saturation.spread),
+  };
 }
 
 /**
@@ -92,17 +113,20 @@ export async function profileServedModel(o: ServedProfileOptions):
   const alone = sweep[0]!;
   const closed = saturationOf(sweep, o.instances);
   const { capacity, probes } = o.openLoopProbe === false ? { capacity: closed, probes: [] } : await openLoopCapacity(o.url, o.bodies, closed, o.windowMs ?? 2000);
+  // Service time from the agreeing windows: the median window's mean and p99, so one window that a
+  // neighbour's burst slowed down does not become the latency every replica is planned with.
   const profile: ServingProfile = {
     source: 'local-http',
     accelerator: 'cpu',
     instances: o.instances,
     maxBatchSize: o.maxBatchSize,
-    serviceTimeMs: alone.meanMs,
-    serviceTimeP99Ms: alone.p99Ms,
+    serviceTimeMs: median(alone.windowMeansMs.slice(-3)),
+    serviceTimeP99Ms: median(alone.windowP99Ms.slice(-3)),
     serviceTimeCv: alone.cv,
     saturationQps: Math.min(closed, capacity),
     peakRssBytes: o.peakRssBytes(),
     ...(o.baseRssBytes !== undefined ? { baseRssBytes: o.baseRssBytes } : {}),
+    stability: profileStability(sweep, o.instances),
   };
   return { profile, sweep, closedLoopSaturationQps: closed, probes };
 }

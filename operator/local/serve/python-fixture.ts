@@ -85,3 +85,27 @@ export async function convertedFixture(python: string, dir: string, kind: 'text'
     .split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as ReferenceRow);
   return { repositoryDir: join(dir, 'out', 'model-repository'), model, result, reference };
 }
+
+/**
+ * A Python with NVIDIA's HTTP client (`tritonclient[http]`, pinned in tritonclient-requirements.txt),
+ * in a virtualenv cached under ~/.cache/trainer-agent keyed by that file's hash; undefined without python3.
+ */
+export async function tritonClientPython(): Promise<string | undefined> {
+  const requirements = join(REPO_ROOT, 'operator', 'local', 'serve', 'tritonclient-requirements.txt');
+  const text = await readFile(requirements, 'utf8');
+  const { createHash } = await import('node:crypto');
+  const { homedir } = await import('node:os');
+  const venv = join(homedir(), '.cache', 'trainer-agent', `tritonclient-${createHash('sha256').update(text).digest('hex').slice(0, 12)}`);
+  const python = join(venv, 'bin', 'python');
+  if (existsSync(python)) return python;
+  try {
+    await run('python3', ['-m', 'venv', '--clear', `${venv}.tmp`], { timeout: 120_000 });
+    await run(join(`${venv}.tmp`, 'bin', 'pip'), ['install', '--quiet', '-r', requirements], { timeout: 900_000, maxBuffer: 16 * 1024 * 1024 });
+    const { rename } = await import('node:fs/promises');
+    await rename(`${venv}.tmp`, venv);
+    return python;
+  } catch (error) {
+    console.warn(`Could not build the tritonclient virtualenv: ${(error as Error).message}`);
+    return undefined;
+  }
+}

@@ -15,9 +15,9 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Start `trainer-agent ARGS` as a child process, as a user would. */
-export function startCli(args: string[], cwd = REPO): { child: ChildProcess; done: Promise<CliResult> } {
-  const child = spawn(existsSync(NODE) ? NODE : process.execPath, [BIN, ...args], { cwd, env: { ...process.env, FORCE_COLOR: '0' } });
+/** Start `trainer-agent ARGS` as a child process, as a user would (with `node`, the project's Node by default). */
+export function startCli(args: string[], cwd = REPO, node = existsSync(NODE) ? NODE : process.execPath): { child: ChildProcess; done: Promise<CliResult> } {
+  const child = spawn(node, [BIN, ...args], { cwd, env: { ...process.env, FORCE_COLOR: '0' } });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));

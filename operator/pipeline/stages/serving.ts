@@ -64,7 +64,7 @@ export function servingStage(ctx: StageContext): StageOutcome {
     ctx.condition({ type: 'Deployed', status: 'False', reason: 'NoServingProfile', message });
     return { next: false, phase: 'Failed', overall: { state: 'Stalled', reason: 'NoServingProfile', message } };
   }
-  const estimate = estimateReplicas(converted.profile, task.serving);
+  const estimate = estimateReplicas(converted.profile, task.serving, observed.maxReplicas !== undefined ? { maxReplicas: observed.maxReplicas } : {});
   status.estimate = estimate;
   if (estimate.replicas === 0) {
     const message = estimate.reasoning[0] ?? 'The serving targets cannot be met with this model.';

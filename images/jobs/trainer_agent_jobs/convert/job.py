@@ -179,6 +179,7 @@ def serving_profile(bench: dict[str, Any], spec: ConvertSpec) -> dict[str, Any]:
         "saturationQps": max(float(bench["saturationQps"]), 1e-6),
         "peakRssBytes": int(bench["peakRssBytes"]),
         "baseRssBytes": int(bench["baseRssBytes"]),
+        **({"stability": bench["stability"]} if bench.get("stability") else {}),
     }
 
 

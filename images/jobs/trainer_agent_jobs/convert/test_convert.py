@@ -89,6 +89,7 @@ def test_benchmark_reports_a_serving_profile(text_model: Path, tmp_path: Path) -
     assert [c["concurrency"] for c in bench["concurrency"]] == [1, 2]
     assert bench["saturationQps"] > 0 and bench["serviceTimeMs"] > 0
     assert bench["peakRssBytes"] >= bench["baseRssBytes"] > 0
+    assert set(bench["stability"]) == {"stable", "windows", "spread"} and bench["stability"]["windows"] >= 6
 
 
 def test_image_model_gets_an_ensemble_with_python_preprocessing(digits_model: Path, tmp_path: Path) -> None:

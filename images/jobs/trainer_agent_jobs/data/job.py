@@ -16,6 +16,7 @@ from ..common.runner import JobError
 from ..common.versions import package_versions
 from . import plots
 from .auto_label import auto_label
+from .class_sizes import check_class_sizes
 from .augment import augment
 from .clean import clean
 from .dedupe import dedupe, leakage
@@ -100,6 +101,9 @@ def fix_evaluation(pools: Pools, spec: DataSpec) -> EvaluationPlan:
     else:
         if len(pools.labelled) < 4:
             raise JobError(f"only {len(pools.labelled)} labelled rows: too few to split")
+        pools.labelled, warning = check_class_sizes(pools.labelled)
+        if warning:
+            pools.warnings.append(warning)
         train, test = split_train_test(pools.labelled, spec.test_fraction, spec.seed)
     plan = plan_evaluation(train, test, pools.unlabelled, given_test=bool(pools.given_test),
                            min_holdout_rows=spec.min_holdout_rows, folds=spec.folds, seed=spec.seed)

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import csv
-import json
 import sys
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from ..common.jsonl import JsonlError, iter_jsonl, special_file_kind
 from ..common.records import Record
 from ..common.runner import JobError
 from .spec import Source
@@ -49,16 +49,23 @@ def _tabular_records(rows: list[dict[str, object]], source: Source) -> list[Reco
 
 
 def read_csv(path: Path, source: Source) -> list[Record]:
-    """Rows of a CSV file with a header line."""
+    """Rows of a CSV file with a header line (a UTF-8 BOM and CRLF line ends are fine)."""
     csv.field_size_limit(sys.maxsize)
-    with path.open(newline="", encoding="utf-8") as handle:
-        return _tabular_records(list(csv.DictReader(handle)), source)
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            return _tabular_records(list(csv.DictReader(handle)), source)
+    except UnicodeDecodeError as error:
+        raise JobError(f"source {source.name}: {path} is not UTF-8 text (byte {error.start + 1})") from None
+    except csv.Error as error:
+        raise JobError(f"source {source.name}: {path}: {error}") from None
 
 
 def read_jsonl(path: Path, source: Source) -> list[Record]:
-    """Objects of a JSON-lines file."""
-    with path.open(encoding="utf-8") as handle:
-        return _tabular_records([json.loads(line) for line in handle if line.strip()], source)
+    """Objects of a JSON-lines file; a bad line is named with the file and line number."""
+    try:
+        return _tabular_records([row for _, row in iter_jsonl(path)], source)
+    except JsonlError as error:
+        raise JobError(f"source {source.name}: {error}") from None
 
 
 def read_imagefolder(path: Path, source: Source) -> list[Record]:
@@ -80,6 +87,11 @@ def load_source(source: Source) -> list[Record]:
     path = local_path(source.uri)
     if not path.exists():
         raise JobError(f"source {source.name}: {path} does not exist")
+    kind = special_file_kind(path)
+    if kind:
+        raise JobError(f"source {source.name}: {path} is {kind}, not a regular file; data sources must be files or folders of files")
+    if source.format != "imagefolder" and path.is_dir():
+        raise JobError(f"source {source.name}: {path} is a folder; format {source.format} reads one file")
     if source.format == "imagefolder" and not path.is_dir():
         raise JobError(f"source {source.name}: imagefolder {path} is not a directory")
     return READERS[source.format](path, source)
