@@ -14,7 +14,8 @@ import numpy as np
 
 from ..common.features import ImageGeometry
 from ..common.records import Record
-from .dataset import ViewData, encode_labels, model_inputs
+from ..data.evaluation import View
+from .dataset import encode_labels, model_inputs
 from .families import build_estimator
 from .measure import count_parameters, file_bytes
 from .model_io import MODEL_FILE, save_model
@@ -48,10 +49,10 @@ class Trainer(Protocol):
     labels: list[str]
     report: FitReport
 
-    def planned_steps(self, view: ViewData, pseudo: int) -> int:
+    def planned_steps(self, view: View, pseudo: int) -> int:
         """Optimizer steps the view's fit will take (0 when it has no steps to report)."""
 
-    def fit(self, view: ViewData, pseudo: PseudoLabels | None) -> Any:
+    def fit(self, view: View, pseudo: PseudoLabels | None) -> Any:
         """A fitted model for the view."""
 
     def probabilities(self, fitted: Any, records: Sequence[Record]) -> np.ndarray:
@@ -86,10 +87,10 @@ class SklearnTrainer:
         self.labels, self.geometry, self.task, self.model_id = list(labels), geometry, task, model_id
         self.report = FitReport()
 
-    def planned_steps(self, view: ViewData, pseudo: int) -> int:
+    def planned_steps(self, view: View, pseudo: int) -> int:
         return 0
 
-    def fit(self, view: ViewData, pseudo: PseudoLabels | None) -> Any:
+    def fit(self, view: View, pseudo: PseudoLabels | None) -> Any:
         records, weights = list(view.train), np.ones(len(view.train))
         if pseudo is not None and len(pseudo):
             extra, extra_weights = soft_label_rows(pseudo, self.labels)
