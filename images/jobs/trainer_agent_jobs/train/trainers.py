@@ -19,6 +19,7 @@ from .dataset import encode_labels, model_inputs
 from .families import build_estimator
 from .measure import count_parameters, file_bytes
 from .model_io import MODEL_FILE, save_model
+from .vocabulary import filtered_vocabulary, text_vectorizer
 
 # Soft targets become weighted copies of a row, one per class at least this probable.
 SOFT_LABEL_MIN_PROBABILITY = 0.05
@@ -98,12 +99,22 @@ class SklearnTrainer:
         return self.fit_records(records, weights)
 
     def fit_records(self, records: Sequence[Record], weights: np.ndarray | None = None) -> Any:
-        """Fit on records (with optional per-row weights)."""
+        """Fit on records (with optional per-row weights); text models are refitted without secret-like
+        words in their vocabulary (vocabulary.py), since the vocabulary ships inside the ONNX graph."""
         estimator = build_estimator(self.family, self.modality, self.hyperparameters, self.seed)
         fit_params = {}
         if weights is not None and not np.allclose(weights, 1.0):
             fit_params[f"{estimator.steps[-1][0]}__sample_weight"] = weights
-        return estimator.fit(model_inputs(records, self.modality, self.geometry), encode_labels(records, self.labels), **fit_params)
+        inputs, y = model_inputs(records, self.modality, self.geometry), encode_labels(records, self.labels)
+        estimator.fit(inputs, y, **fit_params)
+        vectorizer = text_vectorizer(estimator)
+        kept = filtered_vocabulary(vectorizer.vocabulary_) if vectorizer is not None else None
+        if kept is None:
+            return estimator
+        self.report.details["vocabularyTermsRemoved"] = len(vectorizer.vocabulary_) - len(kept)
+        refit = build_estimator(self.family, self.modality, self.hyperparameters, self.seed)
+        refit.steps[0][1].set_params(vocabulary=kept)
+        return refit.fit(inputs, y, **fit_params)
 
     def probabilities(self, fitted: Any, records: Sequence[Record]) -> np.ndarray:
         if not records:
