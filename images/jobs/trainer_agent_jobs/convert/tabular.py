@@ -242,6 +242,13 @@ def reference_rows(rows: TableRows, exported: TableExport, reference: np.ndarray
     return out
 
 
+def example_row(rows: list[dict[str, Any]], schema: TableSchema) -> dict[str, Any]:
+    """The API document's example: the first held-out row with every number present (JSON carries no NaN)."""
+    numeric = [name for name, kind in schema.features if kind == "numeric"]
+    complete = (r for r in rows if all(r["features"].get(n) is not None for n in numeric))
+    return next(complete, rows[0] if rows else {})
+
+
 def benchmark_inputs(exported: TableExport, frame: Any, work: Path) -> Path:
     """The rows as one array per feature (``.npz``) for the benchmark process."""
     path = work / "bench-inputs.npz"
@@ -283,7 +290,7 @@ def convert_table(spec: ConvertSpec, manifest: ModelManifest, model_dir: Path, o
         bench = benchmark(dataclasses.replace(spec, triton=triton), repo.onnx_path, "features", benchmark_inputs(exported, rows.frame, Path(tmp)))
     timings["benchmarkSeconds"] = round(time.monotonic() - bench_started, 3)
     reference_labels = [] if exported.regression else [exported.labels[int(p.argmax())] for p in reference]
-    example = {k: v for k, v in ref_rows[0].items() if k != "index"} if ref_rows else {}
+    example = {k: v for k, v in example_row(ref_rows, exported.schema).items() if k != "index"}
     return {
         "kind": "convert", "ok": True, "modelName": spec.model_name, "framework": manifest.framework, "task": manifest.task,
         "modality": "tabular", "inputName": "features", "labels": exported.labels,
