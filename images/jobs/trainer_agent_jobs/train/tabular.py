@@ -24,7 +24,8 @@ from ..common.records import Record
 from ..common.runner import JobError
 from ..common.schemas import validate
 from ..common.table_features import feature_frame
-from .dataset import ViewData, encode_labels
+from ..data.evaluation import View
+from .dataset import encode_labels
 from .measure import count_parameters, file_bytes
 from .model_io import MANIFEST_FILE, MODEL_FILE
 from .trainers import FitReport, PseudoLabels, soft_label_rows
@@ -183,7 +184,7 @@ class TabularTrainer:
             return np.asarray([float(r.label or "nan") for r in records], dtype=np.float64)
         return encode_labels(records, self.labels)
 
-    def fit(self, view: ViewData, pseudo: PseudoLabels | None) -> Fitted:
+    def fit(self, view: View, pseudo: PseudoLabels | None) -> Fitted:
         """Fit on the view's training rows (and a teacher's soft labels as weighted rows, classification)."""
         records, weights = list(view.train), np.ones(len(view.train))
         if pseudo is not None and len(pseudo) and not self.regression:

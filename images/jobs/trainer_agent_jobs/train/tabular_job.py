@@ -78,9 +78,8 @@ def baseline_metrics(spec: TrainSpec, plan: Plan, trainer: TabularTrainer) -> di
     if trainer.family != LIGHTGBM:
         return None
     baseline = TabularTrainer(LINEAR, trainer.schema, {}, spec.seed, trainer.labels, trainer.task, spec.model_id)
-    baseline_plan = Plan(plan.method, plan.folds, [v for v in plan.views if v.name in {s.name for s in plan.scored}], plan.digest)
     scored = []
-    for view in baseline_plan.views:
+    for view in plan.scored:
         fitted = baseline.fit(view, None)
         scored.append((baseline.targets(view.test), baseline.predict(fitted, view.test)))
     return {"model": LINEAR, "metrics": metric_function(trainer)(*pooled(scored))}
