@@ -106,8 +106,22 @@ describe('nextAttempt', () => {
       expect(decide([])).toMatchObject({ kind: 'train', model: { id: 'tabular-lightgbm' } });
     });
 
-    it('an RMSE at or under the target meets it and stops', () => {
-      expect(decide([regression(1, 'tabular-lightgbm', 54)])).toMatchObject({ kind: 'stop', outcome: 'met', bestAttempt: 1 });
+    it.each([
+      { name: 'an RMSE at or under the target meets it and stops', attempts: [regression(1, 'tabular-lightgbm', 54)], want: { kind: 'stop', outcome: 'met', bestAttempt: 1 } },
+      { name: 'met, and the baseline beside it did worse: stop', attempts: [regression(1, 'tabular-lightgbm', 54, 56)], want: { kind: 'stop', outcome: 'met', bestAttempt: 1 } },
+      { name: 'met, but the linear baseline beside it did better: train it too', attempts: [regression(1, 'tabular-lightgbm', 54, 50)], want: { kind: 'train', role: 'candidate', model: { id: 'tabular-linear' } } },
+      { name: 'the linear model trained after the baseline was better: keep it and stop', attempts: [regression(1, 'tabular-lightgbm', 54, 50), regression(2, 'tabular-linear', 50)], want: { kind: 'stop', outcome: 'met', bestAttempt: 2 } },
+    ])('$name', ({ attempts, want }) => {
+      expect(decide(attempts)).toMatchObject(want);
+    });
+
+    it('met with a better baseline but no attempt left in the budget: stop with the met attempt', () => {
+      const d = nextAttempt({ task: { objectives: rmse }, candidates: selection.candidates, attempts: [regression(1, 'tabular-lightgbm', 54, 50)], maxAttempts: 1, profile: { rows } });
+      expect(d).toMatchObject({ kind: 'stop', outcome: 'met', bestAttempt: 1 });
+    });
+
+    it('says why it trains the baseline after a met target', () => {
+      expect(decide([regression(1, 'tabular-lightgbm', 54, 50)]).reason).toMatch(/meets rmse <= 55 within the limits, but the sklearn-linear baseline fitted beside attempt #1 on the same rows scored rmse 50, better/);
     });
 
     it('the trees miss and the linear baseline fitted beside them did better: train the linear model next', () => {

@@ -123,9 +123,25 @@ function studentEntry(candidates: CatalogEntry[]): CatalogEntry | undefined {
 }
 
 /**
+ * A baseline fitted beside an attempt on the same rows (a table's linear model) that scored better than
+ * `reference`, with an untried catalog entry of its family to train it as a model of its own.
+ */
+function betterBaseline(done: readonly (AttemptRecord & { result: TrainJobResult })[], reference: TrainJobResult, candidates: readonly CatalogEntry[],
+  tried: ReadonlySet<string>, objectives: Objective[]): { attempt: number; family: string; metrics: Record<string, number>; entry: CatalogEntry } | undefined {
+  for (const a of done) {
+    const b = a.result.training?.baseline;
+    if (!b || metricsScore(b.metrics, objectives) <= attemptScore(reference, objectives)) continue;
+    const entry = candidates.find((c) => c.family === b.model && !tried.has(c.id));
+    if (entry) return { attempt: a.n, family: b.model, metrics: b.metrics, entry };
+  }
+  return undefined;
+}
+
+/**
  * Decide the next training attempt from the ones before it (pure, so the chain re-derives the same way
- * on every reconcile). In order: stop when the target is met within the limits (or INT8 conversion
- * brings it within them) or the budget is spent; with unlabelled rows, train the strongest model that is
+ * on every reconcile). In order: stop when the target is met within the limits (unless a baseline
+ * fitted beside the best attempt scored better: then train it too) or INT8 conversion brings it within
+ * them, or when the budget is spent; with unlabelled rows, train the strongest model that is
  * too big to deploy as a teacher, then the strongest deployable model on its soft labels (the paper's
  * hierarchical mode); train a baseline that was fitted beside an attempt and did better; otherwise climb a tier (classic → frozen encoder → fine-tuning); try a larger
  * model of the same tier; train an iterative model longer; try any other candidate; stop when nothing
@@ -149,6 +165,11 @@ export function nextAttempt(input: NextAttemptInput): AttemptDecision {
     const met = meetsObjectives(best.result!, objectives);
     const fit = sizeFit(best.result!, constraints);
     if (met && fit === 'fits') {
+      const better = attempts.length < maxAttempts ? betterBaseline(done, best.result!, candidates, new Set(attempts.map((a) => a.model.id)), objectives) : undefined;
+      if (better) {
+        const metric = headlineMetric(objectives, better.metrics);
+        return { kind: 'train', role: 'candidate', model: choice(better.entry), reason: `Attempt ${describe(best, objectives)} meets ${targetWords(objectives)} within the limits, but the ${better.family} baseline fitted beside attempt #${better.attempt} on the same rows scored ${metric} ${fmt(better.metrics[metric])}, better: train it as ${better.entry.id} (~${count(better.entry.approxParameters)} parameters) and keep the better of the two.` };
+      }
       return { kind: 'stop', outcome: 'met', bestAttempt: best.n, reason: `Attempt ${describe(best, objectives)} meets ${targetWords(objectives)} within the limits.` };
     }
     if (met && fit === 'quantizable') {
@@ -209,14 +230,10 @@ export function nextAttempt(input: NextAttemptInput): AttemptDecision {
 
   // 2. A baseline fitted beside an attempt on the same rows (a table's linear model) scored better than
   //    every attempt within the limits: train it as a model of its own.
-  const baseline = done
-    .map((a) => ({ a, b: a.result.training?.baseline }))
-    .filter((x): x is { a: typeof x.a; b: NonNullable<typeof x.b> } => x.b !== undefined)
-    .find(({ b }) => bestSmall && metricsScore(b.metrics, objectives) > attemptScore(bestSmall.result, objectives));
-  const baselineEntry = baseline ? candidates.find((c) => c.family === baseline.b.model && !tried.has(c.id)) : undefined;
-  if (baseline && baselineEntry) {
-    const metric = headlineMetric(objectives, baseline.b.metrics);
-    return { kind: 'train', role: 'candidate', model: choice(baselineEntry), reason: `${missed}; the ${baseline.b.model} baseline fitted beside attempt #${baseline.a.n} on the same rows scored ${metric} ${fmt(baseline.b.metrics[metric])}, better: train it as ${baselineEntry.id} (~${count(baselineEntry.approxParameters)} parameters).` };
+  const baseline = bestSmall ? betterBaseline(done, bestSmall.result, candidates, tried, objectives) : undefined;
+  if (baseline) {
+    const metric = headlineMetric(objectives, baseline.metrics);
+    return { kind: 'train', role: 'candidate', model: choice(baseline.entry), reason: `${missed}; the ${baseline.family} baseline fitted beside attempt #${baseline.attempt} on the same rows scored ${metric} ${fmt(baseline.metrics[metric])}, better: train it as ${baseline.entry.id} (~${count(baseline.entry.approxParameters)} parameters).` };
   }
 
   // 3. Climb a tier: the best-ranked candidate of the next tier up.
