@@ -91,10 +91,25 @@ describe('a table classification (breast cancer, CSV) goes Ready', () => {
     expect(status.model!.metrics.accuracy).toBeGreaterThanOrEqual(0.95);
     expect(status.model!.metrics.auc).toBeGreaterThan(0.95);
     const attempt = status.attempts!.find((a) => a.n === status.model!.attempt)!;
-    expect(attempt.model).toBe('tabular-lightgbm');
     expect(attempt.evaluation).toMatchObject({ method: 'cross-validation', rows: 569 });
     expect(attempt.interval!.accuracy![0]).toBeLessThan(status.model!.metrics.accuracy!);
-    expect(attempt.note).toMatch(/Linear baseline on the same rows: accuracy 0\.\d+/);
+  });
+
+  it('fits LightGBM first with a linear baseline beside it, and trains the linear model too when the baseline scored better', () => {
+    const { status } = examples['breast-cancer']!;
+    const [trees, ...rest] = status.attempts!;
+    expect(trees!.model).toBe('tabular-lightgbm');
+    const baseline = Number(/Linear baseline on the same rows: accuracy (0\.\d+)/.exec(trees!.note ?? '')?.[1]);
+    expect(baseline).toBeGreaterThan(0.9);
+    if (baseline > trees!.metrics.accuracy!) {
+      expect(rest.map((a) => a.model)).toEqual(['tabular-linear']);
+      expect(rest[0]!.note).toMatch(/meets accuracy >= 0\.95 within the limits, but the sklearn-linear baseline fitted beside attempt #1/);
+      expect(Math.abs(rest[0]!.metrics.accuracy! - baseline)).toBeLessThan(0.01); // the same model on the same folds
+    } else {
+      expect(rest).toEqual([]);
+    }
+    const best = Math.max(...status.attempts!.map((a) => a.metrics.accuracy!));
+    expect(status.model!.metrics.accuracy).toBe(best);
   });
 
   it('leaves the id column out as an identifier, and says so', () => {
@@ -155,6 +170,8 @@ describe('a table regression (diabetes, Parquet) goes Ready', () => {
     const attempt = status.attempts!.find((a) => a.n === status.model!.attempt)!;
     for (const metric of ['mae', 'rmse', 'mape', 'r2']) expect(attempt.interval![metric]).toHaveLength(2);
     expect(status.metric).toMatch(/^rmse /);
+    const best = Math.min(...status.attempts!.map((a) => a.metrics.rmse!));
+    expect(metrics.rmse).toBe(best);
   });
 
   it('serves the trained model\'s numbers on every held-out row', async () => {
