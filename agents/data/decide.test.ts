@@ -13,6 +13,8 @@ describe('decideDataOperations', () => {
   it.each([
     { name: 'text classification: clean, near-dedupe, fix labels', task: 'text-classification', modality: 'text', ops: ['clean', 'dedupe', 'label-errors'], near: true },
     { name: 'images: exact dedupe only (similar digits are not duplicates)', task: 'image-classification', modality: 'image', ops: ['clean', 'dedupe', 'label-errors'], near: false },
+    { name: 'table classes: exact dedupe (similar rows are different cases), fix labels', task: 'tabular-classification', modality: 'tabular', ops: ['clean', 'dedupe', 'label-errors'], near: false },
+    { name: 'a regression target: no label errors to find (no classes)', task: 'tabular-regression', modality: 'tabular', ops: ['clean', 'dedupe'], near: false },
   ])('$name', ({ task, modality, ops, near }) => {
     const decided = decideDataOperations({ task: task as never, modality: modality as never }, ['train']);
     expect(decided.map((o) => o.op)).toEqual(ops);
@@ -31,6 +33,10 @@ describe('decideFromProfile', () => {
     for (const op of has) expect(ops).toContain(op);
     for (const op of lacks) expect(ops).not.toContain(op);
   });
+
+  it('does not augment an imbalanced table (the trainer weights its classes instead)', () => {
+    expect(decideFromProfile({ task: 'tabular-classification', modality: 'tabular' }, profile([900, 50], [200, 10]))).toEqual([]);
+  });
 });
 
 describe('boundProfileOperations', () => {
@@ -43,6 +49,11 @@ describe('boundProfileOperations', () => {
     { name: 'anything but augment and reduce is dropped (the first pass ran them)', p: profile([400, 400], [100, 100], 10), ops: [{ op: 'auto-label', confidenceThreshold: 0.1 }, { op: 'label-errors', action: 'drop', folds: 5, minCorrectionConfidence: 0 }], want: [] },
   ])('$name', ({ p, ops, want }) => {
     expect(boundProfileOperations(text, p, ops as never)).toEqual(want);
+  });
+
+  it('drops a brain\'s augmentation of table rows', () => {
+    const ops = [{ op: 'augment', targetMinorityRatio: 0.5, maxFactor: 2 }];
+    expect(boundProfileOperations({ task: 'tabular-classification', modality: 'tabular' }, profile([900, 50], [200, 10]), ops as never)).toEqual([]);
   });
 });
 

@@ -27,14 +27,18 @@ const op = (raw: Record<string, unknown>): DataOperation => DataOperation.parse(
 
 /**
  * Operations to run before the data is profiled: clean, deduplicate (near-duplicates only for text:
- * similar digits or table rows are not duplicates), and find label errors by confident learning.
+ * similar digits or table rows are not duplicates), and find label errors by confident learning (not
+ * for a regression target, which has no classes to confuse).
  * Unlabelled rows are left for the Model agent, whose teacher labels them once a small model misses.
  */
 export function decideDataOperations(task: DataTask, roles: DataSource['role'][]): DataOperation[] {
   const ops: DataOperation[] = [op({ op: 'clean' }), op({ op: 'dedupe', near: task.modality === 'text' })];
-  if (roles.some((r) => r === 'train' || r === 'eval')) ops.push(op({ op: 'label-errors', action: 'correct' }));
+  if (roles.some((r) => r === 'train' || r === 'eval') && task.task !== 'tabular-regression') ops.push(op({ op: 'label-errors', action: 'correct' }));
   return ops;
 }
+
+/** Perturbed copies of rows suit texts and images; a table's classes are balanced by class weights in training instead. */
+const augmentable = (task: DataTask): boolean => task.modality !== 'tabular';
 
 /**
  * Operations the profile calls for on the training split, beyond the first pass (which already
@@ -44,7 +48,7 @@ export function decideDataOperations(task: DataTask, roles: DataSource['role'][]
  */
 export function decideFromProfile(task: DataTask, profile: DataProfile): DataOperation[] {
   const ops: DataOperation[] = [];
-  if (profile.classes.length > 1 && profile.minorityRatio < AUGMENT_BELOW_MINORITY_RATIO) {
+  if (augmentable(task) && profile.classes.length > 1 && profile.minorityRatio < AUGMENT_BELOW_MINORITY_RATIO) {
     ops.push(op({ op: 'augment', targetMinorityRatio: 0.5, maxFactor: maxAugmentFactor(task) }));
   }
   if (profile.rows.train > REDUCE_ABOVE_ROWS) ops.push(op({ op: 'reduce', maxRows: REDUCE_ABOVE_ROWS }));
@@ -61,13 +65,13 @@ export const MIN_ROWS_AFTER_REDUCE = 20_000;
 
 /**
  * Bounds-check second-pass operations (from either brain): only augment and reduce, at most one of
- * each, augmentation only with several classes and within the modality's factor, reduction only of
+ * each, augmentation only with several classes, not of tables, and within the modality's factor, reduction only of
  * a training split larger than what it keeps and never below MIN_ROWS_AFTER_REDUCE.
  */
 export function boundProfileOperations(task: DataTask, profile: DataProfile, ops: readonly DataOperation[]): DataOperation[] {
   const out: DataOperation[] = [];
   const augment = ops.find((o) => o.op === 'augment');
-  if (augment && augment.op === 'augment' && profile.classes.length > 1 && profile.minorityRatio < 1) {
+  if (augment && augment.op === 'augment' && augmentable(task) && profile.classes.length > 1 && profile.minorityRatio < 1) {
     out.push(op({ op: 'augment', targetMinorityRatio: Math.min(1, Math.max(profile.minorityRatio, augment.targetMinorityRatio)), maxFactor: Math.min(maxAugmentFactor(task), Math.max(1, augment.maxFactor)) }));
   }
   const reduce = ops.find((o) => o.op === 'reduce');

@@ -43,9 +43,14 @@ export type ConvertJobSpec = z.infer<typeof ConvertJobSpec>;
 /** Parity between the trained model and the export on the same rows. */
 export const ParityResult = z.object({
   rows: z.number().int().min(0),
-  maxAbsProbDiff: z.number().min(0),
-  labelAgreement: z.number().min(0).max(1),
+  maxAbsProbDiff: z.number().min(0).describe('classifiers: largest |p_trained − p_onnx|; 0 for a regression model'),
+  labelAgreement: z.number().min(0).max(1).describe('classifiers: same label; regression: predictions within the tolerance'),
   passed: z.boolean(),
+  prediction: z.object({
+    maxAbsDiff: z.number().min(0),
+    maxRelDiff: z.number().min(0).describe('|Δ| / max(1, |trained prediction|)'),
+    tolerance: z.number().min(0),
+  }).optional().describe('regression models: how far the served numbers are from the trained model\'s'),
 });
 
 /** One reduced precision tried, and why it was kept or rejected. */
@@ -57,6 +62,29 @@ export const PrecisionVariant = z.object({
   sizeBytes: z.number().int().nullable(),
 });
 
+/** One named input of a served table model. */
+export const TabularFeature = z.object({
+  name: z.string().min(1).describe('input name (the column name made tensor-safe)'),
+  datatype: z.enum(['FP32', 'BYTES']),
+  kind: z.enum(['numeric', 'categorical']),
+  column: z.string().describe('the column in the source data'),
+});
+export type TabularFeature = z.infer<typeof TabularFeature>;
+
+/** How a table model is served: one [N, 1] input per feature; label and probabilities, or prediction. */
+export const TabularServing = z.object({
+  task: z.enum(['classification', 'regression']),
+  features: z.array(TabularFeature).min(1),
+  example: z.object({
+    features: z.record(z.string(), z.union([z.number(), z.string(), z.null()])),
+    truth: z.string().nullable().optional(),
+    label: z.string().optional(),
+    probabilities: z.array(z.number()).optional(),
+    prediction: z.number().optional(),
+  }).describe('a held-out row of the data and the trained model\'s answer for it'),
+});
+export type TabularServing = z.infer<typeof TabularServing>;
+
 /** `result.json` of a successful conversion. */
 export const ConvertJobResult = z.object({
   kind: z.literal('convert'),
@@ -65,8 +93,8 @@ export const ConvertJobResult = z.object({
   framework: z.enum(['sklearn', 'torch']),
   task: z.string(),
   modality: z.string(),
-  inputName: z.enum(['text', 'pixels']).describe('the ONNX graph input; clients send `text` or `image`'),
-  labels: z.array(z.string()).min(1),
+  inputName: z.enum(['text', 'pixels', 'features']).describe('the ONNX graph input; clients send `text` or `image`; features: one input per table column (see tabular)'),
+  labels: z.array(z.string()).describe('class names in probability-column order; empty for a regression model'),
   rows: z.object({ source: z.string(), count: z.number().int().min(0) }),
   parity: ParityResult,
   precision: z.enum(['fp32', 'int8', 'fp16']),
@@ -89,6 +117,7 @@ export const ConvertJobResult = z.object({
     exportSeconds: z.number().min(0).describe('loading the trained model and exporting it to ONNX'),
     benchmarkSeconds: z.number().min(0).optional(),
   }).optional(),
+  tabular: TabularServing.optional().describe('table models: the inputs clients send, and a real held-out row with the trained model\'s answer'),
   durationSeconds: z.number().min(0),
 });
 export type ConvertJobResult = z.infer<typeof ConvertJobResult>;

@@ -5,7 +5,7 @@ import { Modality, Task } from '../task/task-spec.js';
 export const DataSource = z.object({
   name: z.string().min(1).max(63),
   uri: z.string().min(1).max(2048).describe('file:///abs/path or file:relative/path (relative to the working directory)'),
-  format: z.enum(['csv', 'jsonl', 'imagefolder']),
+  format: z.enum(['csv', 'jsonl', 'imagefolder', 'parquet']).describe('parquet: tables only (tabular tasks)'),
   role: z.enum(['train', 'eval', 'test', 'unlabelled']).default('train'),
   textColumn: z.string().min(1).max(128).default('text'),
   labelColumn: z.string().min(1).max(128).default('label'),
@@ -101,6 +101,33 @@ export const LabelIssueExample = z.object({
   action: z.enum(['corrected', 'flagged', 'dropped']),
 });
 
+/** One column of a table as the data job found it: a feature the model takes, or a column left out and why. */
+export const TableColumn = z.object({
+  name: z.string().describe('the feature (served input) name: the column name made safe for tensor names'),
+  column: z.string().describe('the column name in the source'),
+  kind: z.enum(['numeric', 'categorical']),
+  missingRate: z.number().min(0).max(1),
+  distinct: z.number().int().min(0),
+  stats: z.record(z.string(), z.unknown()).optional().describe('numeric: min, max, mean; categorical: the most frequent values'),
+  unparsed: z.number().int().min(0).optional().describe('cells of a numeric column that were not numbers (read as missing)'),
+  excluded: z.enum(['identifier', 'free-text', 'constant', 'empty', 'leakage']).optional(),
+  reason: z.string().optional(),
+  targetScore: z.number().optional().describe('this column alone against the label, cross-validated: balanced accuracy (classes) or R² (regression)'),
+});
+export type TableColumn = z.infer<typeof TableColumn>;
+
+/** The table part of a data profile (tabular tasks). */
+export const TableProfile = z.object({
+  label: z.string().describe('the label column'),
+  target: z.enum(['classification', 'regression']),
+  targetDistribution: Distribution.optional().describe('regression: the target over the labelled rows'),
+  features: z.object({ numeric: z.number().int().min(0), categorical: z.number().int().min(0) }),
+  rowsWithMissingValues: z.number().int().min(0),
+  columns: z.array(TableColumn),
+  excluded: z.array(z.object({ column: z.string(), excluded: z.string(), reason: z.string() })),
+});
+export type TableProfile = z.infer<typeof TableProfile>;
+
 /** What the data job measured: the Data agent's perception. */
 export const DataProfile = z.object({
   rows: z.object({
@@ -135,6 +162,7 @@ export const DataProfile = z.object({
   autoLabelled: z.object({ candidates: z.number().int(), accepted: z.number().int(), threshold: z.number() }).optional(),
   augmented: z.number().int().min(0).optional(),
   reducedFrom: z.number().int().min(0).optional(),
+  table: TableProfile.optional().describe('tables: column types, missing values, columns left out (identifiers, leakage)'),
   invalidRows: z.number().int().min(0),
 });
 export type DataProfile = z.infer<typeof DataProfile>;

@@ -58,6 +58,15 @@ export const ModelInput = z.discriminatedUnion('kind', [
     scale: z.number().positive().default(1 / 255).describe('pixel value multiplier applied before mean/std'),
     layout: z.enum(['flat-hwc', 'nchw']).describe('flat-hwc: sklearn vector [N, H*W*C]; nchw: torch tensor'),
   }),
+  z.object({
+    kind: z.literal('tabular'),
+    target: z.enum(['classification', 'regression']),
+    features: z.array(z.object({
+      name: z.string().min(1).describe('the model input (and served tensor) name'),
+      kind: z.enum(['numeric', 'categorical']).describe('numeric: FP32, NaN when missing; categorical: BYTES, "" when missing'),
+      column: z.string().describe('the column name in the source data'),
+    })).min(1),
+  }),
 ]);
 export type ModelInput = z.infer<typeof ModelInput>;
 
@@ -68,7 +77,7 @@ export const ModelManifest = z.object({
   modality: Modality,
   modelId: z.string(),
   family: z.string(),
-  labels: z.array(z.string()).min(1),
+  labels: z.array(z.string()).describe('class names in probability-column order; empty for a regression model'),
   input: ModelInput,
   files: z.record(z.string(), z.string()).describe('role → file name inside model/, e.g. {"model": "model.joblib"}'),
   packageVersions: z.record(z.string(), z.string()).default({}),
@@ -92,6 +101,12 @@ export const TrainingDetails = z.object({
   vocabularyTermsRemoved: z.number().int().min(0).optional().describe('secret-like terms (keys, long numbers) kept out of a TF-IDF vocabulary'),
   classWeights: z.record(z.string(), z.number()).optional(),
   pretrainedTensors: z.object({ loaded: z.number().int(), total: z.number().int() }).optional(),
+  boostingRounds: z.array(z.number().int().min(0)).optional()
+    .describe('gradient boosting: rounds kept per fit (early stopping on a validation part of its training rows), final fit last'),
+  baseline: z.object({ model: z.string(), metrics: z.record(z.string(), z.number()) }).optional()
+    .describe('a linear baseline fitted and scored on the same views, for comparison'),
+  featureImportance: z.array(z.object({ feature: z.string(), importance: z.number() })).max(50).optional()
+    .describe('share of the total split gain per feature (trees), most important first'),
 });
 
 /** Precision/recall/F1 of one class on the evaluation split. */

@@ -1,9 +1,9 @@
 import { loadCatalog, parseCatalog } from './catalog.js';
 
 describe('model catalog', () => {
-  it('the shipped catalog parses and covers text, image and tabular classification', () => {
+  it('the shipped catalog parses and covers text, image and tabular classification, and tabular regression', () => {
     const { entries } = loadCatalog();
-    for (const task of ['text-classification', 'image-classification', 'tabular-classification'] as const) {
+    for (const task of ['text-classification', 'image-classification', 'tabular-classification', 'tabular-regression'] as const) {
       expect(entries.some((e) => e.tasks.includes(task))).toBe(true);
     }
   });

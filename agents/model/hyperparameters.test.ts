@@ -58,6 +58,38 @@ describe('planHyperparameters', () => {
   });
 });
 
+describe('planHyperparameters for tables', () => {
+  const table = (train: number, minorityRatio: number, target: 'classification' | 'regression' = 'classification'): PlanContext => ({
+    profile: {
+      rows: { loaded: train, train, test: 0, unlabelled: 0 },
+      evaluation: { method: 'cross-validation', rows: train, folds: 5, reason: 'small' },
+      minorityRatio,
+      table: { label: 'y', target, features: { numeric: 3, categorical: 1 }, rowsWithMissingValues: 0, columns: [], excluded: [] },
+    },
+    gpu: false, pseudoRows: 0,
+  });
+  it.each([
+    { name: '450 rows: 15 leaves of at least 9 rows', rows: 450, ratio: 0.6, want: { numLeaves: 15, minChildSamples: 9, maxRounds: 500 } },
+    { name: '100,000 rows: the catalog\'s 31 leaves of 20 rows', rows: 100_000, ratio: 0.6, want: { numLeaves: 31, minChildSamples: 20 } },
+    { name: 'a class at a tenth of the largest: classes weighted', rows: 5000, ratio: 0.1, want: { classWeight: 'balanced' } },
+  ])('$name', ({ rows, ratio, want }) => {
+    const planned = planHyperparameters(entry('tabular-lightgbm'), choice('tabular-lightgbm'), table(rows, ratio));
+    expect(planned.model.hyperparameters).toMatchObject(want);
+    expect(planned.notes.join(' ')).toMatch(/early after 50 rounds.*in each of 6 fits.*linear baseline/);
+  });
+
+  it('a regression target is never class-weighted, and the linear model says what it fits', () => {
+    const planned = planHyperparameters(entry('tabular-linear'), choice('tabular-linear'), table(400, 0.05, 'regression'));
+    expect(planned.model.hyperparameters.classWeight).toBeUndefined();
+    expect(planned.notes.join(' ')).toMatch(/ridge regression/);
+  });
+
+  it('a longer run keeps the rounds the Model agent doubled, and a brain\'s leaves', () => {
+    const planned = planHyperparameters(entry('tabular-lightgbm'), choice('tabular-lightgbm', { maxRounds: 1000, numLeaves: 20 }), table(450, 0.6));
+    expect(planned.model.hyperparameters).toMatchObject({ maxRounds: 1000, numLeaves: 20 });
+  });
+});
+
 describe('plannedEpochs and plannedMaxLength', () => {
   it.each([
     [50, 3, 'pretrained', 15], [500, 3, 'pretrained', 5], [3000, 3, 'pretrained', 3], [50_000, 3, 'pretrained', 2], [3000, 2, 'pretrained', 1], [300, 3, 'config', 30],

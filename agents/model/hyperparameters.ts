@@ -4,7 +4,7 @@ import type { CatalogEntry } from './catalog.js';
 
 /** What the hyperparameter plan reads besides the catalog entry. */
 export interface PlanContext {
-  profile: Pick<DataProfile, 'rows' | 'textLengths' | 'evaluation'>;
+  profile: Pick<DataProfile, 'rows' | 'textLengths' | 'evaluation'> & Partial<Pick<DataProfile, 'minorityRatio' | 'table'>>;
   /** Whether the training job gets a GPU. */
   gpu: boolean;
   /** Seconds left before `spec.budget.deadline`, when there is one. */
@@ -62,6 +62,7 @@ export function planHyperparameters(entry: CatalogEntry, decided: ModelChoice, c
   const h = { ...entry.hyperparameters, ...decided.hyperparameters };
   const notes: string[] = [];
   const source = entry.source.startsWith('pretrained:') ? entry.source.slice('pretrained:'.length) : undefined;
+  if (entry.modalities.includes('tabular')) return planTabular(entry, decided, h, context);
   if (entry.framework !== 'torch') return { model: { ...decided, hyperparameters: h }, notes };
   if (source && h.pretrained === undefined) h.pretrained = source;
 
@@ -98,4 +99,33 @@ export function planHyperparameters(entry: CatalogEntry, decided: ModelChoice, c
     }
   }
   return { model: { ...decided, hyperparameters: h }, notes, ...(estimatedSeconds !== undefined ? { estimatedSeconds } : {}) };
+}
+
+/** Below this minority ratio a table classifier weights its classes (tables are not augmented). */
+export const BALANCE_BELOW_MINORITY_RATIO = 0.2;
+
+/**
+ * Tables: size the trees to the rows (a leaf needs enough rows to mean something: fewer, larger leaves
+ * on small tables), weight the classes of an imbalanced table, and say how early stopping picks the
+ * rounds. Values the decision already set (a longer run's rounds) are kept.
+ */
+function planTabular(entry: CatalogEntry, decided: ModelChoice, h: Record<string, ModelChoice['hyperparameters'][string]>, context: PlanContext): PlannedModel {
+  const rows = context.profile.rows.train;
+  const fits = context.profile.evaluation?.method === 'cross-validation' ? (context.profile.evaluation.folds ?? 5) + 1 : 1;
+  const notes: string[] = [];
+  const regression = context.profile.table?.target === 'regression';
+  const imbalanced = !regression && context.profile.minorityRatio !== undefined && context.profile.minorityRatio < BALANCE_BELOW_MINORITY_RATIO;
+  if (imbalanced) h.classWeight ??= 'balanced';
+  const fitsText = fits > 1 ? `, in each of ${fits} fits (cross-validation)` : '';
+  if (entry.family === 'lightgbm') {
+    // The catalog's values are ceilings to plan within; a value the decision changed (the brain's) is kept.
+    if (decided.hyperparameters.numLeaves === entry.hyperparameters.numLeaves) h.numLeaves = clamp(2 ** Math.floor(Math.log2(Math.max(2, rows / 20))) - 1, 7, Number(entry.hyperparameters.numLeaves ?? 31));
+    if (decided.hyperparameters.minChildSamples === entry.hyperparameters.minChildSamples) h.minChildSamples = clamp(Math.round(rows / 50), 5, Number(entry.hyperparameters.minChildSamples ?? 20));
+    h.minDataPerGroup ??= clamp(Math.round(rows / 50), 5, 100);
+    notes.push(`Planned: up to ${String(h.maxRounds)} boosting rounds at learning rate ${String(h.learningRate)}, stopped early after ${String(h.earlyStoppingRounds)} rounds without improvement on ${Math.round(Number(h.validationFraction ?? 0.15) * 100)}% of the training rows, then refitted on all of them; ${String(h.numLeaves)} leaves of at least ${String(h.minChildSamples)} rows for ${rows.toLocaleString('en-US')} rows${fitsText}; a linear baseline is fitted beside it.`);
+  } else {
+    notes.push(`Planned: ${regression ? `ridge regression (alpha ${String(h.alpha)})` : `logistic regression (C ${String(h.C)})`} on median-imputed, standardised numbers and one-hot categories, ${rows.toLocaleString('en-US')} rows${fitsText}.`);
+  }
+  if (imbalanced) notes.push(`The smallest class is ${((context.profile.minorityRatio ?? 0) * 100).toFixed(0)}% of the largest: classes are weighted inversely to their size.`);
+  return { model: { ...decided, hyperparameters: h }, notes };
 }

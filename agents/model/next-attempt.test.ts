@@ -1,6 +1,6 @@
 import type { TrainJobResult } from '../jobs/train-spec.js';
 import { loadCatalog } from './catalog.js';
-import { nextAttempt, type AttemptRecord } from './next-attempt.js';
+import { attemptScore, nextAttempt, type AttemptRecord } from './next-attempt.js';
 import { selectCandidates } from './select.js';
 
 const catalog = loadCatalog().entries;
@@ -87,6 +87,56 @@ describe('nextAttempt', () => {
       const student = { ...attempt(3, 'text-minilm-l3-distilled', 0.9, 7_000_000, 28_000_000, 2), model: { id: 'text-minilm-l3-distilled', family: 'torch-text-encoder', hyperparameters: { epochs: 5 } } };
       const d = nextAttempt({ task: { objectives: [{ metric: 'accuracy', op: '>=', value: 0.92 }], constraints: { maxParameters: 10_000_000 } }, candidates: selection.candidates, teacherPool: selection.teacherPool, attempts: [attempt(1, 'text-tfidf-linearsvc-bigram', 0.7), attempt(2, 'text-minilm-finetune', 0.93, 22_566_146), attempt(3, 'text-tfidf-linearsvc-bigram', 0.88, 900_000, 5_000_000, 2), { ...student, n: 4 }], maxAttempts: 6, profile });
       expect(d).toMatchObject({ kind: 'train', role: 'longer', teacherAttempt: 2, model: { id: 'text-minilm-l3-distilled', hyperparameters: { epochs: 10 } } });
+    });
+  });
+
+  describe('tables: LightGBM first, with a linear baseline beside it', () => {
+    const rows = { loaded: 442, train: 442, test: 0, unlabelled: 0 };
+    const selection = selectCandidates({ task: { task: 'tabular-regression', modality: 'tabular' }, profile: { rows, classes: [] } });
+    const regression = (n: number, id: string, rmse: number, baseline?: number): AttemptRecord => ({
+      n, model: { id, family: entry(id).family, hyperparameters: entry(id).hyperparameters }, reason: '',
+      result: { ...result(0, 1300, 30_000), metrics: { rmse, mae: rmse * 0.8 }, training: { framework: 'sklearn', hyperparameters: {},
+        ...(baseline !== undefined ? { baseline: { model: 'sklearn-linear', metrics: { rmse: baseline, mae: baseline * 0.8 } } } : {}) } },
+    });
+    const rmse = [{ metric: 'rmse' as const, op: '<=' as const, value: 55 }];
+    const decide = (attempts: AttemptRecord[], objectives = rmse) => nextAttempt({ task: { objectives }, candidates: selection.candidates, attempts, maxAttempts: 4, profile: { rows } });
+
+    it('starts with LightGBM, for classification and regression alike', () => {
+      expect(selection.candidates.map((c) => c.id)).toEqual(['tabular-lightgbm', 'tabular-linear']);
+      expect(decide([])).toMatchObject({ kind: 'train', model: { id: 'tabular-lightgbm' } });
+    });
+
+    it.each([
+      { name: 'an RMSE at or under the target meets it and stops', attempts: [regression(1, 'tabular-lightgbm', 54)], want: { kind: 'stop', outcome: 'met', bestAttempt: 1 } },
+      { name: 'met, and the baseline beside it did worse: stop', attempts: [regression(1, 'tabular-lightgbm', 54, 56)], want: { kind: 'stop', outcome: 'met', bestAttempt: 1 } },
+      { name: 'met, but the linear baseline beside it did better: train it too', attempts: [regression(1, 'tabular-lightgbm', 54, 50)], want: { kind: 'train', role: 'candidate', model: { id: 'tabular-linear' } } },
+      { name: 'the linear model trained after the baseline was better: keep it and stop', attempts: [regression(1, 'tabular-lightgbm', 54, 50), regression(2, 'tabular-linear', 50)], want: { kind: 'stop', outcome: 'met', bestAttempt: 2 } },
+    ])('$name', ({ attempts, want }) => {
+      expect(decide(attempts)).toMatchObject(want);
+    });
+
+    it('met with a better baseline but no attempt left in the budget: stop with the met attempt', () => {
+      const d = nextAttempt({ task: { objectives: rmse }, candidates: selection.candidates, attempts: [regression(1, 'tabular-lightgbm', 54, 50)], maxAttempts: 1, profile: { rows } });
+      expect(d).toMatchObject({ kind: 'stop', outcome: 'met', bestAttempt: 1 });
+    });
+
+    it('says why it trains the baseline after a met target', () => {
+      expect(decide([regression(1, 'tabular-lightgbm', 54, 50)]).reason).toMatch(/meets rmse <= 55 within the limits, but the sklearn-linear baseline fitted beside attempt #1 on the same rows scored rmse 50, better/);
+    });
+
+    it('the trees miss and the linear baseline fitted beside them did better: train the linear model next', () => {
+      const d = decide([regression(1, 'tabular-lightgbm', 58, 54.5)]);
+      expect(d).toMatchObject({ kind: 'train', role: 'candidate', model: { id: 'tabular-linear' } });
+      expect(d.reason).toMatch(/baseline fitted beside attempt #1.*rmse 54\.5/);
+    });
+
+    it('the baseline did worse: train the trees longer instead', () => {
+      expect(decide([regression(1, 'tabular-lightgbm', 58, 61)])).toMatchObject({ kind: 'train', role: 'longer', model: { id: 'tabular-lightgbm', hyperparameters: { maxRounds: 1000 } } });
+    });
+
+    it('a lower RMSE scores higher, with or without a stated target', () => {
+      expect(attemptScore(regression(1, 'tabular-lightgbm', 50).result!, rmse)).toBeGreaterThan(attemptScore(regression(2, 'tabular-lightgbm', 60).result!, rmse));
+      expect(attemptScore(regression(1, 'tabular-lightgbm', 50).result!, [])).toBeGreaterThan(attemptScore(regression(2, 'tabular-lightgbm', 60).result!, []));
     });
   });
 });

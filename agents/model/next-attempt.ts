@@ -1,6 +1,6 @@
 import type { DataProfile } from '../jobs/data-spec.js';
 import type { ModelChoice, TrainJobResult } from '../jobs/train-spec.js';
-import type { Constraints, Objective } from '../task/task-spec.js';
+import { LOWER_IS_BETTER, type Constraints, type Objective } from '../task/task-spec.js';
 import type { CatalogEntry } from './catalog.js';
 
 /** One training attempt as the Model agent remembers it. */
@@ -64,12 +64,23 @@ export function meetsObjectives(result: TrainJobResult, objectives: Objective[])
   });
 }
 
-/** Higher is better: the first objective's metric, sign-flipped for `<=` targets (accuracy without one). */
-export function attemptScore(result: TrainJobResult, objectives: Objective[]): number {
+/** The metric attempts are compared on: the first objective's, else accuracy, else (a regression model) RMSE. */
+export function headlineMetric(objectives: Objective[], metrics: Record<string, number>): Objective['metric'] {
+  return objectives[0]?.metric ?? (metrics.accuracy === undefined && metrics.rmse !== undefined ? 'rmse' : 'accuracy');
+}
+
+/** Higher is better: the headline metric of `metrics`, sign-flipped for `<=` targets and lower-is-better metrics. */
+export function metricsScore(metrics: Record<string, number>, objectives: Objective[]): number {
   const objective = objectives[0];
-  const value = result.metrics[objective?.metric ?? 'accuracy'];
+  const metric = headlineMetric(objectives, metrics);
+  const value = metrics[metric];
   if (value === undefined) return -Infinity;
-  return objective?.op === '<=' ? -value : value;
+  return (objective ? objective.op === '<=' : LOWER_IS_BETTER.has(metric)) ? -value : value;
+}
+
+/** Higher is better: the first objective's metric, sign-flipped for `<=` targets (accuracy, or RMSE, without one). */
+export function attemptScore(result: TrainJobResult, objectives: Objective[]): number {
+  return metricsScore(result.metrics, objectives);
 }
 
 /** How a finished model stands against the parameter and byte limits. */
@@ -98,7 +109,7 @@ export function chooseBestAttempt(attempts: AttemptRecord[], task: NextAttemptIn
 }
 
 function describe(a: AttemptRecord, objectives: Objective[]): string {
-  const metric = objectives[0]?.metric ?? 'accuracy';
+  const metric = headlineMetric(objectives, a.result?.metrics ?? {});
   return `#${a.n} ${a.model.id} (${metric} ${fmt(a.result?.metrics[metric])}, ${count(a.result?.parameters ?? 0)} parameters, ${count(a.result?.modelBytes ?? 0)} bytes)`;
 }
 
@@ -112,11 +123,27 @@ function studentEntry(candidates: CatalogEntry[]): CatalogEntry | undefined {
 }
 
 /**
+ * A baseline fitted beside an attempt on the same rows (a table's linear model) that scored better than
+ * `reference`, with an untried catalog entry of its family to train it as a model of its own.
+ */
+function betterBaseline(done: readonly (AttemptRecord & { result: TrainJobResult })[], reference: TrainJobResult, candidates: readonly CatalogEntry[],
+  tried: ReadonlySet<string>, objectives: Objective[]): { attempt: number; family: string; metrics: Record<string, number>; entry: CatalogEntry } | undefined {
+  for (const a of done) {
+    const b = a.result.training?.baseline;
+    if (!b || metricsScore(b.metrics, objectives) <= attemptScore(reference, objectives)) continue;
+    const entry = candidates.find((c) => c.family === b.model && !tried.has(c.id));
+    if (entry) return { attempt: a.n, family: b.model, metrics: b.metrics, entry };
+  }
+  return undefined;
+}
+
+/**
  * Decide the next training attempt from the ones before it (pure, so the chain re-derives the same way
- * on every reconcile). In order: stop when the target is met within the limits (or INT8 conversion
- * brings it within them) or the budget is spent; with unlabelled rows, train the strongest model that is
+ * on every reconcile). In order: stop when the target is met within the limits (unless a baseline
+ * fitted beside the best attempt scored better: then train it too) or INT8 conversion brings it within
+ * them, or when the budget is spent; with unlabelled rows, train the strongest model that is
  * too big to deploy as a teacher, then the strongest deployable model on its soft labels (the paper's
- * hierarchical mode); otherwise climb a tier (classic → frozen encoder → fine-tuning); try a larger
+ * hierarchical mode); train a baseline that was fitted beside an attempt and did better; otherwise climb a tier (classic → frozen encoder → fine-tuning); try a larger
  * model of the same tier; train an iterative model longer; try any other candidate; stop when nothing
  * is left.
  */
@@ -138,6 +165,11 @@ export function nextAttempt(input: NextAttemptInput): AttemptDecision {
     const met = meetsObjectives(best.result!, objectives);
     const fit = sizeFit(best.result!, constraints);
     if (met && fit === 'fits') {
+      const better = attempts.length < maxAttempts ? betterBaseline(done, best.result!, candidates, new Set(attempts.map((a) => a.model.id)), objectives) : undefined;
+      if (better) {
+        const metric = headlineMetric(objectives, better.metrics);
+        return { kind: 'train', role: 'candidate', model: choice(better.entry), reason: `Attempt ${describe(best, objectives)} meets ${targetWords(objectives)} within the limits, but the ${better.family} baseline fitted beside attempt #${better.attempt} on the same rows scored ${metric} ${fmt(better.metrics[metric])}, better: train it as ${better.entry.id} (~${count(better.entry.approxParameters)} parameters) and keep the better of the two.` };
+      }
       return { kind: 'stop', outcome: 'met', bestAttempt: best.n, reason: `Attempt ${describe(best, objectives)} meets ${targetWords(objectives)} within the limits.` };
     }
     if (met && fit === 'quantizable') {
@@ -196,7 +228,15 @@ export function nextAttempt(input: NextAttemptInput): AttemptDecision {
     }
   }
 
-  // 2. Climb a tier: the best-ranked candidate of the next tier up.
+  // 2. A baseline fitted beside an attempt on the same rows (a table's linear model) scored better than
+  //    every attempt within the limits: train it as a model of its own.
+  const baseline = bestSmall ? betterBaseline(done, bestSmall.result, candidates, tried, objectives) : undefined;
+  if (baseline) {
+    const metric = headlineMetric(objectives, baseline.metrics);
+    return { kind: 'train', role: 'candidate', model: choice(baseline.entry), reason: `${missed}; the ${baseline.family} baseline fitted beside attempt #${baseline.attempt} on the same rows scored ${metric} ${fmt(baseline.metrics[metric])}, better: train it as ${baseline.entry.id} (~${count(baseline.entry.approxParameters)} parameters).` };
+  }
+
+  // 3. Climb a tier: the best-ranked candidate of the next tier up.
   const triedTiers = attempts.filter((a) => isCandidate(a.model.id)).map((a) => entryOf(a.model.id)!.tier);
   const topTier = Math.max(0, ...triedTiers);
   const higher = candidates.find((c) => !tried.has(c.id) && c.tier > topTier);
@@ -204,14 +244,14 @@ export function nextAttempt(input: NextAttemptInput): AttemptDecision {
     return { kind: 'train', role: 'candidate', model: choice(higher), reason: `${missed}; ${TIER_WORDS[topTier] ?? 'the models tried'} fell short, so climb to ${TIER_WORDS[higher.tier]}: ${higher.id} (~${count(higher.approxParameters)} parameters).` };
   }
 
-  // 3. A larger model of the same tier (a bigger backbone).
+  // 4. A larger model of the same tier (a bigger backbone).
   const size = bestSmall ? (entryOf(bestSmall.model.id)?.approxParameters ?? bestSmall.result.parameters) : 0;
   const larger = candidates.find((c) => !tried.has(c.id) && c.tier === topTier && c.approxParameters > size);
   if (bestSmall && larger) {
     return { kind: 'train', role: 'candidate', model: choice(larger), reason: `${missed}; a larger model of the same tier is allowed: try ${larger.id} (~${count(larger.approxParameters)} parameters).` };
   }
 
-  // 4. Train longer: the best deployable model is iterative and has room to run longer.
+  // 5. Train longer: the best deployable model is iterative and has room to run longer.
   const iterative = bestSmall ? entryOf(bestSmall.model.id) : undefined;
   const key = iterative?.iterationHyperparameter;
   if (bestSmall && iterative && key) {
@@ -228,7 +268,7 @@ export function nextAttempt(input: NextAttemptInput): AttemptDecision {
     }
   }
 
-  // 5. A different candidate, in order.
+  // 6. A different candidate, in order.
   const untried = candidates.find((c) => !tried.has(c.id));
   if (untried) {
     return { kind: 'train', role: 'candidate', model: choice(untried), reason: `${missed}; try the next candidate, ${untried.id}, which may suit this data better.` };

@@ -152,3 +152,47 @@ def spam_data(spam_jsonl: Path, tmp_path_factory: pytest.TempPathFactory) -> Job
     run = run_job("data", spam_spec(f"file://{spam_jsonl}", SPAM_OPERATIONS), tmp_path_factory.mktemp("spam-data") / "data")
     assert run.code == 0, run.stderr[-2000:]
     return run
+
+
+def churn_rows(n: int = 400, seed: int = 0) -> list[dict[str, Any]]:
+    """A generated customer table (said to be generated: no such data ships in a package): numbers with
+    missing values, categories with missing values, an id column, a constant column, and a column that
+    leaks the label (a refund is only ever issued to customers who left)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n):
+        tenure = float(rng.integers(1, 72))
+        charges = round(float(rng.normal(70, 20)), 2)
+        plan = str(rng.choice(["basic", "gold", "premium"]))
+        score = 0.04 * charges - 0.06 * tenure + (1.0 if plan == "basic" else -0.5) + rng.normal(0, 0.8)
+        churn = "yes" if score > 0 else "no"
+        rows.append({
+            "customer_id": f"C{100000 + i}", "tenure_months": None if rng.random() < 0.1 else tenure,
+            "monthly charges": charges, "plan": None if rng.random() < 0.05 else plan,
+            "region": str(rng.choice(["north", "south", "east", "west"])), "country": "NL",
+            "refund_issued": ("yes" if churn == "yes" else "no") if rng.random() > 0.003 else "yes", "churn": churn,
+        })
+    return rows
+
+
+def write_table(rows: list[dict[str, Any]], path: Path) -> Path:
+    """Rows as CSV (missing values as empty cells) or Parquet (missing values as nulls), by suffix."""
+    import pandas as pd
+
+    frame = pd.DataFrame(rows)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".parquet":
+        frame.to_parquet(path, index=False)
+    else:
+        frame.to_csv(path, index=False)
+    return path
+
+
+def table_spec(uri: str, fmt: str, task: str = "tabular-classification", label: str = "churn",
+               operations: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """A data spec over one table source."""
+    return {"task": task, "modality": "tabular", "seed": 0,
+            "operations": operations if operations is not None else [{"op": "clean"}, {"op": "dedupe", "near": False}],
+            "sources": [{"name": "customers", "uri": uri, "format": fmt, "labelColumn": label}]}

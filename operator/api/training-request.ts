@@ -33,7 +33,7 @@ export const DATA_URI_PATTERN = '^(file:|pvc://|s3://|https://|configmap://)\\S+
 export const DataSource = z.strictObject({
   name: dnsLabel,
   uri: z.string().min(6).max(2048).regex(new RegExp(DATA_URI_PATTERN)),
-  format: z.enum(['csv', 'jsonl', 'imagefolder']),
+  format: z.enum(['csv', 'jsonl', 'imagefolder', 'parquet']).describe('parquet: tables (tabular tasks); csv and jsonl hold texts or tables'),
   role: z.enum(['train', 'eval', 'test', 'unlabelled']).default('train'),
   textColumn: z.string().min(1).max(128).default('text'),
   labelColumn: z.string().min(1).max(128).default('label'),

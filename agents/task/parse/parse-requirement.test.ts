@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseRequirement } from './parse-requirement.js';
+import { parseRequirement, tableTaskForTargets } from './parse-requirement.js';
 
 const repo = resolve(import.meta.dirname, '../../..');
 const evalDir = resolve(repo, '../shared/eval');
@@ -41,6 +41,7 @@ const unseen = [
   { text: 'Detect deepfake videos uploaded to our platform with 0.95 AUC.', task: 'video-classification', objectives: [['auc', '>=', 0.95]] },
   { text: 'Predict whether a transaction is fraudulent from tabular features, precision 0.9 and recall 0.8, 2000 QPS.', task: 'tabular-classification', objectives: [['precision', '>=', 0.9], ['recall', '>=', 0.8]], serving: { qps: 2000 } },
   { text: 'Estimate delivery time in minutes from order features; MAE at most 4.5.', task: 'tabular-regression', objectives: [['mae', '<=', 4.5]] },
+  { text: 'Predict the disease progression score of diabetes patients one year ahead from age, sex, BMI, blood pressure and six blood serum measurements in our table, with an RMSE of at most 60.', task: 'tabular-regression', objectives: [['rmse', '<=', 60]] },
   { text: 'Handle 1,200 requests per minute for a product-title categoriser, 92% accuracy.', task: 'text-classification', objectives: [['accuracy', '>=', 0.92]], serving: { qps: 20 } },
 ] as const;
 
@@ -54,6 +55,19 @@ describe('parseRequirement on requirements it has never seen', () => {
     expect(spec.objectives.map((o) => [o.metric, o.op, o.value])).toEqual(objectives);
     if ('constraints' in c) expect(spec.constraints).toEqual(c.constraints);
     if ('serving' in c) expect(spec.serving).toEqual(c.serving);
+  });
+});
+
+describe('tableTaskForTargets', () => {
+  it.each([
+    { name: 'RMSE alone measures a number: a table classification becomes a regression', task: 'tabular-classification', metrics: ['rmse'], want: 'tabular-regression' },
+    { name: 'MAE and MAPE: a regression', task: 'tabular-classification', metrics: ['mae', 'mape'], want: 'tabular-regression' },
+    { name: 'AUC alone measures classes: a table regression becomes a classification', task: 'tabular-regression', metrics: ['auc'], want: 'tabular-classification' },
+    { name: 'mixed targets leave the task as read', task: 'tabular-classification', metrics: ['accuracy', 'rmse'], want: 'tabular-classification' },
+    { name: 'no targets leave the task as read', task: 'tabular-regression', metrics: [], want: 'tabular-regression' },
+    { name: 'other tasks are left alone', task: 'text-classification', metrics: ['mae'], want: 'text-classification' },
+  ] as const)('$name', ({ task, metrics, want }) => {
+    expect(tableTaskForTargets(task, metrics.map((metric) => ({ metric, op: '>=' as const, value: 0.5 })))).toBe(want);
   });
 });
 

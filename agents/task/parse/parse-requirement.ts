@@ -1,4 +1,4 @@
-import { TaskSpec } from '../task-spec.js';
+import { TaskSpec, type Objective, type Task } from '../task-spec.js';
 import { judge } from '../judge.js';
 import { normaliseChinese } from './chinese.js';
 import { normaliseSpanish } from './spanish.js';
@@ -47,7 +47,8 @@ export function parseRequirement(untrusted: string, meaning?: Meaning): TaskSpec
   const verdict = meaning
     ? decideByMeaning(requirement.normalize('NFKC').toLowerCase(), meaning, { judgement, cues: taskCueScores(text) })
     : { ...judgement, ...(rules ? { task: rules.task, modality: rules.modality } : {}) };
-  const detected = verdict.task && verdict.modality ? { task: verdict.task, modality: verdict.modality } : undefined;
+  const read = verdict.task && verdict.modality ? { task: verdict.task, modality: verdict.modality } : undefined;
+  const detected = read ? { ...read, task: tableTaskForTargets(read.task, targets.objectives) } : undefined;
   const spec: TaskSpec = {
     decision: verdict.decision,
     ...(detected ? { task: detected.task, modality: detected.modality } : {}),
@@ -75,6 +76,21 @@ export function parseRequirement(untrusted: string, meaning?: Meaning): TaskSpec
   }
   if (removed.length > 0) spec.reasons = [...spec.reasons, instructionNotice(removed)];
   return TaskSpec.parse(spec);
+}
+
+const REGRESSION_METRICS: ReadonlySet<Objective['metric']> = new Set(['mae', 'rmse', 'mape']);
+const CLASSIFICATION_METRICS: ReadonlySet<Objective['metric']> = new Set(['accuracy', 'f1', 'precision', 'recall', 'auc']);
+
+/**
+ * A table task follows its targets when they leave no doubt: errors in the target's unit (MAE, RMSE,
+ * MAPE) only measure a predicted number, accuracy, F1 or AUC only classes ("predict the disease
+ * progression score ... RMSE at most 60" is a regression whatever words it uses).
+ */
+export function tableTaskForTargets(task: Task, objectives: readonly Objective[]): Task {
+  if (objectives.length === 0) return task;
+  if (task === 'tabular-classification' && objectives.every((o) => REGRESSION_METRICS.has(o.metric))) return 'tabular-regression';
+  if (task === 'tabular-regression' && objectives.every((o) => CLASSIFICATION_METRICS.has(o.metric))) return 'tabular-classification';
+  return task;
 }
 
 const NEEDS_INPUT = 'I could not tell what the model should do: say what goes in, what should come out, and how good it must be (for example "classify support emails into billing, bug or other with 90% accuracy").';

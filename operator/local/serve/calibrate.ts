@@ -3,6 +3,7 @@ import { isAbsolute, join, dirname } from 'node:path';
 import type { ServingProfile } from '../../../agents/server/estimate.js';
 import { profileServedModel, type OpenLoopProbe, type SweepPoint } from './profile.js';
 import { startServer } from './server.js';
+import { tabularRequestBody } from './tabular-protocol.js';
 
 /** Settings of {@link calibrateServedProfile}. */
 export interface CalibrateOptions {
@@ -24,13 +25,14 @@ export interface CalibrateOptions {
 export async function calibrateServedProfile(o: CalibrateOptions):
   Promise<{ profile: ServingProfile; sweep: SweepPoint[]; closedLoopSaturationQps: number; probes: OpenLoopProbe[] }> {
   const rows = (await readFile(o.referencePredictions, 'utf8')).split('\n').filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as { text?: string; image?: string });
+    .map((l) => JSON.parse(l) as { text?: string; image?: string; features?: Record<string, unknown> });
   if (rows.length === 0) throw new Error(`no rows in ${o.referencePredictions}`);
   const server = await startServer({ repositoryDir: o.repositoryDir, model: o.model });
   try {
     const image = server.model.kind === 'image';
     const base = dirname(o.referencePredictions);
-    const bodies = await Promise.all(rows.slice(0, 500).map(async (r) => {
+    const table = server.model.tabular ? { ...server.model, tabular: server.model.tabular } : undefined;
+    const bodies = table ? tableBodies(table, rows) : await Promise.all(rows.slice(0, 500).map(async (r) => {
       const data = image ? (await readFile(isAbsolute(r.image!) ? r.image! : join(base, r.image!))).toString('base64') : r.text ?? '';
       return JSON.stringify({ inputs: [{ name: image ? 'image' : 'text', datatype: 'BYTES', shape: [1, 1], data: [data] }] });
     }));
@@ -45,4 +47,15 @@ export async function calibrateServedProfile(o: CalibrateOptions):
   } finally {
     await server.close();
   }
+}
+
+/**
+ * Single-row JSON bodies of a table model. Rows with a missing number are left out (JSON carries no
+ * NaN); when every row has one, its missing numbers become 0, which costs a tree the same to evaluate.
+ */
+function tableBodies(table: Parameters<typeof tabularRequestBody>[0], rows: { features?: Record<string, unknown> }[]): string[] {
+  const numeric = table.tabular.features.filter((f) => f.datatype === 'FP32').map((f) => f.name);
+  const complete = rows.filter((r) => numeric.every((n) => typeof r.features?.[n] === 'number'));
+  const chosen = (complete.length ? complete : rows).slice(0, 500);
+  return chosen.map((r) => tabularRequestBody(table, [Object.fromEntries(Object.entries(r.features ?? {}).map(([k, v]) => [k, v ?? (numeric.includes(k) ? 0 : '')]))]));
 }

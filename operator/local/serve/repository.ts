@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import { TabularPreprocessing } from './tabular-protocol.js';
 
 /** Image preprocessing saved with the model (see images/jobs/trainer_agent_jobs/convert/image_preprocessing.py). */
 export const ImagePreprocessing = z.object({
@@ -22,7 +23,7 @@ export const TextTokenization = z.object({
 });
 
 const PreprocessingFile = z.looseObject({
-  kind: z.enum(['text', 'image']),
+  kind: z.enum(['text', 'image', 'tabular']),
   onnxModel: z.string().min(1).optional(),
   tokenizer: z.string().optional(),
 });
@@ -37,12 +38,14 @@ export interface BatchingConfig {
 /** Everything the local server needs about one model of a Triton repository. */
 export interface RepositoryModel {
   name: string;
-  kind: 'text' | 'image';
+  kind: 'text' | 'image' | 'tabular';
   onnxPath: string;
   labels: string[];
   image?: ImagePreprocessing;
   /** Torch text models: the tokenizer file (absolute path) and the token budget per row. */
   tokenizer?: { path: string; maxLength: number };
+  /** Table models: one named input per feature, and whether they answer classes or a number. */
+  tabular?: TabularPreprocessing;
   batching: BatchingConfig;
 }
 
@@ -64,7 +67,7 @@ export function readBatchingConfig(pbtxt: string): BatchingConfig {
 /**
  * Load `<repositoryDir>/<model>/` as written by the conversion job: preprocessing.json, labels.txt (and
  * tokenizer.json for torch text models) and, from the ONNX member (the model itself for scikit-learn
- * text, `<model>_onnx` for ensembles), config.pbtxt and 1/model.onnx.
+ * text and tables, `<model>_onnx` for ensembles), config.pbtxt and 1/model.onnx.
  */
 export async function loadRepository(repositoryDir: string, model: string): Promise<RepositoryModel> {
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(model)) throw new Error(`invalid model name ${JSON.stringify(model)}`);
@@ -82,6 +85,7 @@ export async function loadRepository(repositoryDir: string, model: string): Prom
     labels,
     ...(pre.kind === 'image' ? { image: ImagePreprocessing.parse(pre) } : {}),
     ...(pre.kind === 'text' && pre.tokenizer !== undefined ? { tokenizer: { path: join(dir, 'tokenizer.json'), maxLength: TextTokenization.parse(pre).maxLength } } : {}),
+    ...(pre.kind === 'tabular' ? { tabular: TabularPreprocessing.parse(pre) } : {}),
     batching,
   };
 }

@@ -70,7 +70,7 @@ export async function dataStage(ctx: StageContext): Promise<StageOutcome> {
   const p = result.profile;
   status.data = {
     digest: result.digest,
-    summary: `${p.rows.loaded} rows loaded; ${p.rows.train} train / ${p.rows.test} test / ${p.rows.unlabelled} unlabelled; ${p.classes.length} classes (minority ratio ${p.minorityRatio.toFixed(2)}); ${p.duplicates.removed} duplicates removed; ${p.labelIssues?.found ?? 0} label issues found, ${p.labelIssues?.corrected ?? 0} corrected, ${p.labelIssues?.flagged ?? 0} flagged for review. Evaluation: ${p.evaluation.method === 'cross-validation' ? `${p.evaluation.folds ?? 5}-fold cross-validation over ${p.evaluation.rows} labelled rows` : `locked test split of ${p.evaluation.rows} rows`}.`,
+    summary: `${p.rows.loaded} rows loaded; ${p.rows.train} train / ${p.rows.test} test / ${p.rows.unlabelled} unlabelled; ${p.table?.target === 'regression' ? `a numeric target` : `${p.classes.length} classes (minority ratio ${p.minorityRatio.toFixed(2)})`}; ${tableSummary(p)}${p.duplicates.removed} duplicates removed; ${p.labelIssues?.found ?? 0} label issues found, ${p.labelIssues?.corrected ?? 0} corrected, ${p.labelIssues?.flagged ?? 0} flagged for review. Evaluation: ${p.evaluation.method === 'cross-validation' ? `${p.evaluation.folds ?? 5}-fold cross-validation over ${p.evaluation.rows} labelled rows` : `locked test split of ${p.evaluation.rows} rows`}.`,
     counts: { loaded: p.rows.loaded, train: p.rows.train, test: p.rows.test, unlabelled: p.rows.unlabelled, duplicatesRemoved: p.duplicates.removed },
     labelIssues: p.labelIssues?.found ?? 0,
     reportUri: `${outDir}/data-report.json`,
@@ -83,6 +83,15 @@ export async function dataStage(ctx: StageContext): Promise<StageOutcome> {
   ctx.condition({ type: 'DataPrepared', status: 'True', reason: 'DataPrepared', message: status.data.summary ?? '' });
   ctx.data = { dir: outDir, result };
   return { next: true };
+}
+
+/** A table's columns in a sentence: what the model learns from, what is missing, what was left out and why. */
+export function tableSummary(p: DataJobResult['profile']): string {
+  const t = p.table;
+  if (!t) return '';
+  const target = t.targetDistribution ? ` "${t.label}" from ${t.targetDistribution.min} to ${t.targetDistribution.max} (median ${t.targetDistribution.p50})` : ` "${t.label}"`;
+  const left = t.excluded.length ? `left out ${t.excluded.map((e) => `${e.column} (${e.excluded})`).join(', ')}` : 'no column left out';
+  return `label column${target}; ${t.features.numeric} numeric and ${t.features.categorical} categorical features, ${t.rowsWithMissingValues} rows with missing values; ${left}; `;
 }
 
 /** Run (or observe) one data job: its result when it succeeded, else the stage's outcome for now. */

@@ -3,7 +3,7 @@ import { TrainJobResult, TrainJobSpec } from '../../../agents/jobs/train-spec.js
 import { loadCatalog } from '../../../agents/model/catalog.js';
 import { consultModelChoice } from '../../../agents/model/consult.js';
 import { planHyperparameters } from '../../../agents/model/hyperparameters.js';
-import { chooseBestAttempt, nextAttempt, TEACHER_CONFIDENCE, type AttemptDecision, type AttemptRecord } from '../../../agents/model/next-attempt.js';
+import { chooseBestAttempt, headlineMetric, nextAttempt, TEACHER_CONFIDENCE, type AttemptDecision, type AttemptRecord } from '../../../agents/model/next-attempt.js';
 import { selectCandidates } from '../../../agents/model/select.js';
 import type { AttemptStatus } from '../../api/training-request.js';
 import { jobName } from '../job-names.js';
@@ -20,10 +20,10 @@ import { jobOutDir } from './paths.js';
  */
 export const MIN_EVALUATION_ROWS = 50;
 
-/** The objective the headline metric reports: the first one, or accuracy. */
+/** The objective the headline metric reports: the first one, or accuracy (RMSE for a regression model). */
 function headline(ctx: StageContext, result: TrainJobResult): string {
   const objective = ctx.task.objectives[0];
-  const metric = objective?.metric ?? 'accuracy';
+  const metric = headlineMetric(ctx.task.objectives, result.metrics);
   const value = result.metrics[metric];
   const interval = result.intervals[metric];
   const target = objective ? ` (target ${objective.op} ${objective.value})` : '';
@@ -109,7 +109,9 @@ export async function modelStage(ctx: StageContext): Promise<StageOutcome> {
   status.attempts = attempts.map((a): AttemptStatus => {
     const progress = running?.n === a.n ? progressOf(observed.jobs[running.name]) : undefined;
     const training = a.result?.training;
-    const trained = training?.device ? ` Trained on ${training.device.name}${training.samplesPerSecond ? ` at ${training.samplesPerSecond} samples/s` : ''}${training.epochs ? `, kept epoch ${training.epochs}` : ''}${training.resumedFromStep ? `, resumed from step ${training.resumedFromStep}` : ''}.` : '';
+    const baseline = training?.baseline ? ` Linear baseline on the same rows: ${Object.entries(training.baseline.metrics).map(([k, v]) => `${k} ${Number(v.toFixed(4))}`).join(', ')}.` : '';
+    const rounds = training?.boostingRounds?.length ? ` Boosting rounds kept by early stopping: ${training.boostingRounds.join(', ')}.` : '';
+    const trained = (training?.device ? ` Trained on ${training.device.name}${training.samplesPerSecond ? ` at ${training.samplesPerSecond} samples/s` : ''}${training.epochs ? `, kept epoch ${training.epochs}` : ''}${training.resumedFromStep ? `, resumed from step ${training.resumedFromStep}` : ''}.` : '') + rounds + baseline;
     return {
       n: a.n,
       model: a.model.id,

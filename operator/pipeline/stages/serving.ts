@@ -1,5 +1,6 @@
 import { ConvertJobResult, ConvertJobSpec } from '../../../agents/jobs/convert-spec.js';
 import { buildApiDoc } from '../../../agents/server/api-doc.js';
+import { buildTabularApiDoc } from '../../../agents/server/api-doc-tabular.js';
 import { estimateReplicas } from '../../../agents/server/estimate.js';
 import type { Constraints } from '../../../agents/task/task-spec.js';
 import { jobName } from '../job-names.js';
@@ -50,7 +51,10 @@ export function servingStage(ctx: StageContext): StageOutcome {
     return { next: false, phase: 'Failed', overall: { state: 'Stalled', reason: 'ConversionFailed', message } };
   }
   const converted = ConvertJobResult.parse(job.result);
-  ctx.condition({ type: 'Converted', status: 'True', reason: 'Converted', message: `${converted.precision} ONNX, parity: ${converted.parity.labelAgreement} label agreement` });
+  const parity = converted.parity.prediction
+    ? `predictions within ${converted.parity.prediction.tolerance} (relative) on ${converted.parity.labelAgreement * 100}% of ${converted.parity.rows} rows, largest difference ${converted.parity.prediction.maxAbsDiff.toExponential(2)}`
+    : `${converted.parity.labelAgreement} label agreement`;
+  ctx.condition({ type: 'Converted', status: 'True', reason: 'Converted', message: `${converted.precision} ONNX, parity: ${parity}` });
   const overLimits = deliveredLimitViolations(task.constraints ?? {}, converted);
   if (overLimits.length > 0) {
     const message = `The converted model breaks the limits: ${overLimits.join('; ')}.`;
@@ -81,7 +85,9 @@ export function servingStage(ctx: StageContext): StageOutcome {
   const docPath = apiDocPath(observed.artifactRoot);
   const serving = observed.serving;
   const url = serving?.url ?? '';
-  const doc = buildApiDoc({ model: modelName, labels: converted.labels, modality: task.modality === 'image' ? 'image' : 'text', serverUrl: url || 'http://127.0.0.1:8000', metrics: trained.result.metrics, estimate });
+  const doc = converted.tabular
+    ? buildTabularApiDoc({ model: modelName, serving: converted.tabular, labels: converted.labels, serverUrl: url || 'http://127.0.0.1:8000', metrics: trained.result.metrics, estimate })
+    : buildApiDoc({ model: modelName, labels: converted.labels, modality: task.modality === 'image' ? 'image' : 'text', serverUrl: url || 'http://127.0.0.1:8000', metrics: trained.result.metrics, estimate });
   ctx.actions.push({ kind: 'writeFile', path: docPath, content: `${JSON.stringify(doc.openapi, null, 2)}\n` });
   ctx.actions.push({ kind: 'writeFile', path: docPath.replace(/openapi\.json$/, 'README.md'), content: doc.markdown });
   status.apiDoc = { uri: docPath, summary: doc.summary };

@@ -1,7 +1,7 @@
 """A fast, reasonable classifier used inside the data job (label-error detection, auto-labelling).
 
 Features are fitted once, without labels, on every row involved (TF-IDF vocabulary and IDF for text,
-pixel normalisation for images); only the classifier is refitted per fold. That keeps cross-validated
+pixel normalisation for images, imputation, scaling and one-hot categories for table rows); only the classifier is refitted per fold. That keeps cross-validated
 confident learning at one vectorizer pass instead of one per fold.
 """
 from __future__ import annotations
@@ -16,7 +16,12 @@ from .records import Record
 
 def quick_classifier(modality: str, seed: int) -> Any:
     """Logistic regression on sparse TF-IDF (fast, well-ranked probabilities); an RBF SVM with Platt
-    probabilities on pixels, where a linear model is too weak to tell noise from hard examples."""
+    probabilities on pixels, where a linear model is too weak to tell noise from hard examples; logistic
+    regression on scaled, one-hot encoded table rows."""
+    if modality == "tabular":
+        from sklearn.linear_model import LogisticRegression
+
+        return LogisticRegression(C=1.0, max_iter=3000, random_state=seed)
     if modality == "text":
         from sklearn.linear_model import LogisticRegression
 
@@ -27,7 +32,11 @@ def quick_classifier(modality: str, seed: int) -> Any:
 
 
 def unsupervised_features(records: Sequence[Record], modality: str) -> Any:
-    """TF-IDF matrix (text) or normalised pixel matrix (images) for all ``records``, fitted without labels."""
+    """TF-IDF matrix (text), normalised pixel matrix (images) or encoded table rows for all ``records``, fitted without labels."""
+    if modality == "tabular":
+        from .table_features import encoded_matrix
+
+        return encoded_matrix(records)
     if modality == "text":
         from sklearn.feature_extraction.text import TfidfVectorizer
 

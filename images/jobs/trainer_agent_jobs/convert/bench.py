@@ -63,6 +63,20 @@ class TokenizedRows:
         return {"input_ids": ids, "attention_mask": mask}
 
 
+class ColumnRows:
+    """Table rows as one [N, 1] array per feature (an ``.npz``): a batch is one array per graph input."""
+
+    def __init__(self, columns: dict[str, np.ndarray]) -> None:
+        self.columns = {k: (v.astype(object) if v.dtype.kind == "U" else v) for k, v in columns.items()}
+        self.rows = len(next(iter(self.columns.values())))
+
+    def __len__(self) -> int:
+        return self.rows
+
+    def __getitem__(self, index: list[int]) -> dict[str, np.ndarray]:
+        return {name: values[index] for name, values in self.columns.items()}
+
+
 def _feed(input_name: str, batch: Any) -> dict[str, Any]:
     return batch if isinstance(batch, dict) else {input_name: batch}
 
@@ -219,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--model", required=True)
     ap.add_argument("--input-name", required=True)
-    ap.add_argument("--inputs", required=True, help="JSON list of strings or .npy float rows")
+    ap.add_argument("--inputs", required=True, help="JSON list of strings, .npy float rows or .npz table columns")
     ap.add_argument("--batch-sizes", default="1,2,4,8,16,32")
     ap.add_argument("--concurrencies", default="1,2,4,8")
     ap.add_argument("--seconds", type=float, default=1.0)
@@ -229,7 +243,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-length", type=int, default=128)
     a = ap.parse_args(argv)
     path = Path(a.inputs)
-    inputs: Any = np.load(path) if path.suffix == ".npy" else np.array(json.loads(path.read_text()), dtype=object)
+    inputs: Any
+    if path.suffix == ".npz":
+        with np.load(path) as columns:
+            inputs = ColumnRows(dict(columns))
+    else:
+        inputs = np.load(path) if path.suffix == ".npy" else np.array(json.loads(path.read_text()), dtype=object)
     if a.tokenizer:
         inputs = TokenizedRows([str(x) for x in inputs], a.tokenizer, a.max_length)
     result = run_benchmark(a.model, a.input_name, inputs, [int(x) for x in a.batch_sizes.split(",")],

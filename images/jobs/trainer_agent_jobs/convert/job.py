@@ -53,13 +53,18 @@ def _benchmark(spec: ConvertSpec, onnx_path: Path, exported: Any, inputs: Any, w
         np.save(rows_file, np.asarray(inputs, dtype=np.float32))
     # Tokenised text: the benchmark tokenises each batch with the model's tokenizer.json, as serving does.
     tokenizer = ["--tokenizer", str(exported.tokenizer), "--max-length", str(exported.max_length)] if exported.tokenizer else []
+    return run_benchmark(spec, onnx_path, input_name, rows_file, tokenizer)
+
+
+def run_benchmark(spec: ConvertSpec, onnx_path: Path, input_name: str, rows_file: Path, extra: list[str] | None = None) -> dict[str, Any]:
+    """The benchmark process (convert/bench.py) over ``rows_file``: JSON strings, .npy rows or .npz columns."""
     b = spec.benchmark
     sizes = sorted({s for s in b.batch_sizes if s <= spec.triton.max_batch_size} | {1})
     cmd = [sys.executable, "-m", "trainer_agent_jobs.convert.bench", "--model", str(onnx_path),
            "--input-name", input_name, "--inputs", str(rows_file),
            "--batch-sizes", ",".join(map(str, sizes)), "--concurrencies", ",".join(map(str, b.concurrencies)),
            "--seconds", str(b.seconds_per_point), "--max-requests", str(b.max_requests_per_point),
-           "--intra-op-threads", str(b.intra_op_threads), *tokenizer]
+           "--intra-op-threads", str(b.intra_op_threads), *(extra or [])]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH", "")]))
     limit = 60 + 2 * b.seconds_per_point * (len(sizes) + len(b.concurrencies))
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=limit, env=env, check=False)
@@ -87,6 +92,10 @@ def convert(spec: ConvertSpec, out: Path, progress: Progress = stdout_progress, 
     notes: list[str] = [f"spec validated against {schema}" if schema else "spec schema not found: validated by the parser only"]
     manifest, model_dir = load_manifest(spec.model_dir)
     progress("export", f"Exporting {manifest.framework} model to ONNX", framework=manifest.framework)
+    if manifest.modality == "tabular":
+        from .tabular import convert_table
+
+        return convert_table(spec, manifest, model_dir, out, progress, notes, started, run_benchmark, serving_profile)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         exported = export(manifest, model_dir, work)

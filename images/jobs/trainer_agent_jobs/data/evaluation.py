@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from ..common.records import Record
 
@@ -65,12 +65,12 @@ class EvaluationPlan:
                            "unlabelled": len(v.unlabelled)} for v in self.views]}
 
 
-def stratified_folds(records: Sequence[Record], folds: int, seed: int) -> list[int]:
-    """Fold index per record (stratified by label, shuffled by ``seed``)."""
+def stratified_folds(records: Sequence[Record], folds: int, seed: int, stratum: Callable[[Record], str] | None = None) -> list[int]:
+    """Fold index per record (stratified by label, or by ``stratum``; shuffled by ``seed``)."""
     import numpy as np
     from sklearn.model_selection import StratifiedKFold
 
-    labels = [r.label or "" for r in records]
+    labels = [stratum(r) if stratum else r.label or "" for r in records]
     assignment = [0] * len(records)
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     for fold, (_, test_index) in enumerate(splitter.split(np.zeros(len(labels)), labels)):
@@ -81,12 +81,13 @@ def stratified_folds(records: Sequence[Record], folds: int, seed: int) -> list[i
 
 def plan_evaluation(
     train: Sequence[Record], test: Sequence[Record], unlabelled: Sequence[Record], *, given_test: bool,
-    min_holdout_rows: int, folds: int, seed: int,
+    min_holdout_rows: int, folds: int, seed: int, stratum: Callable[[Record], str] | None = None,
 ) -> EvaluationPlan:
     """Holdout on a given test source or a large enough test split; otherwise k-fold over every labelled row.
 
     Cross-validation needs two labelled rows per class at least; with fewer it falls back to the holdout
     and says so (the interval will be wide, and the Model agent asks for more data when it is too wide).
+    ``stratum`` replaces the label as what folds keep in proportion (a regression target's range).
     """
     train, test, unlabelled = list(train), list(test), list(unlabelled)
     if given_test:
@@ -96,13 +97,13 @@ def plan_evaluation(
         return EvaluationPlan("holdout", None, [View(FINAL, train, test, unlabelled)],
                               f"the locked test split has {len(test)} rows (at least {min_holdout_rows})")
     pool = train + test
-    smallest = min(Counter(r.label for r in pool).values())
+    smallest = min(Counter(stratum(r) if stratum else r.label for r in pool).values())
     k = min(folds, smallest)
     if k < 2:
         return EvaluationPlan("holdout", None, [View(FINAL, train, test, unlabelled)],
                               f"a class has {smallest} labelled row(s): too few to cross-validate, so the "
                               f"{len(test)}-row test split is used")
-    assignment = stratified_folds(pool, k, seed)
+    assignment = stratified_folds(pool, k, seed, stratum)
     views = [View(f"fold-{i}", [r for r, f in zip(pool, assignment) if f != i],
                   [r for r, f in zip(pool, assignment) if f == i], list(unlabelled)) for i in range(k)]
     views.append(View(FINAL, pool, [], unlabelled))

@@ -276,8 +276,12 @@ def run(raw: dict[str, Any], out: Path) -> tuple[dict[str, Any], dict[str, Any]]
     """Prepare the data; returns (result.json, termination summary)."""
     started = time.monotonic()
     spec = parse(raw)
+    if spec.modality == "tabular":
+        from .tabular_job import run_tabular
+
+        return run_tabular(raw, out)
     if spec.modality not in ("text", "image"):
-        raise JobError(f"the data job prepares text and image data; {spec.modality} is not supported yet")
+        raise JobError(f"the data job prepares text, image and tabular data; {spec.modality} is not supported yet")
     pools = load_pools(spec)
     plan, corrections = run_operations(pools, spec, out)
     if len({r.label for r in plan.final.train}) < 2:

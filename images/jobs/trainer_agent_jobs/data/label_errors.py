@@ -3,7 +3,8 @@
 Out-of-fold probabilities come from a quick model: logistic regression on frozen MiniLM sentence
 embeddings for text sets up to ``EMBEDDING_MAX_ROWS`` rows when PyTorch and the pretrained package are
 installed (TF-IDF has too few rows to learn a vocabulary there), TF-IDF + logistic regression for larger
-text sets, an RBF SVM on pixels for images. They are computed ``REPEATS`` times over differently
+text sets, an RBF SVM on pixels for images, logistic regression on scaled and one-hot encoded columns
+for tables. They are computed ``REPEATS`` times over differently
 shuffled folds. A label is only *corrected* with strong agreement: cleanlab ranks it as an issue, every
 repeat predicts the same other class, the averaged probability of that class reaches the confidence
 threshold, and it beats the given label by the margin. Weaker suspicions are flagged: the row keeps its
@@ -29,6 +30,7 @@ EMBEDDING_MIN_FOLDS = 10
 REPEATS = 3
 TFIDF_BASE = "tfidf-logreg"
 MINILM_BASE = "minilm-embeddings-logreg"
+TABLE_BASE = "logreg-on-encoded-columns"
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,9 @@ class LabelErrorOutcome:
 
 def base_model_for(records: Sequence[Record], modality: str) -> str:
     """MiniLM embeddings for small text sets when torch and the weights are installed, else the quick
-    model (TF-IDF for text, RBF SVM for images)."""
+    model (TF-IDF for text, RBF SVM for images, logistic regression on encoded columns for tables)."""
+    if modality == "tabular":
+        return TABLE_BASE
     if modality != "text" or len(records) > EMBEDDING_MAX_ROWS:
         return TFIDF_BASE
     from ..train.torch_env import torch_missing_reason

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import Sequence
+from typing import Callable, Sequence
 
 from ..common.records import Record
 
@@ -13,12 +13,14 @@ def stratifiable(labels: Sequence[str], test_fraction: float) -> bool:
     return min(counts.values()) >= 2 and int(len(labels) * test_fraction) >= len(counts)
 
 
-def split_train_test(records: Sequence[Record], test_fraction: float, seed: int) -> tuple[list[Record], list[Record]]:
-    """Stratified when possible, shuffled by ``seed``; the test split is locked from here on."""
+def split_train_test(records: Sequence[Record], test_fraction: float, seed: int,
+                     stratum: Callable[[Record], str] | None = None) -> tuple[list[Record], list[Record]]:
+    """Stratified (by label, or by ``stratum``: a regression target's range) when possible, shuffled by
+    ``seed``; the test split is locked from here on."""
     from sklearn.model_selection import train_test_split
 
     rows = list(records)
-    labels = [r.label or "" for r in rows]
+    labels = [stratum(r) if stratum else r.label or "" for r in rows]
     stratify = labels if stratifiable(labels, test_fraction) else None
     train, test = train_test_split(rows, test_size=test_fraction, random_state=seed, stratify=stratify)
     return list(train), list(test)

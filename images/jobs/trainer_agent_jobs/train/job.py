@@ -136,6 +136,10 @@ def write_plots(spec: TrainSpec, plan: Plan, trainer: Trainer, matrix: list[list
 
 def run(raw: dict[str, Any], out: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     """Train and evaluate; returns (result.json, termination summary)."""
+    if raw.get("modality") == "tabular":
+        from .tabular_job import run_tabular
+
+        return run_tabular(raw, out)
     started = time.monotonic()
     spec = parse(raw)
     family_for(spec.family, spec.modality)
