@@ -97,12 +97,36 @@ def inception_fid(weights: str, real: Any, fake: Any) -> float:
     return fid_with(2048, resized(real, INCEPTION_SIZE), [resized(fake, INCEPTION_SIZE)], feature_extractor_weights_path=weights)[0]
 
 
+def feature_tensors(model: Any) -> Any:
+    """A CLIP model whose ``get_image_features``/``get_text_features`` return tensors again: transformers 5
+    returns a ModelOutput whose ``pooler_output`` is the projected embedding, which torchmetrics 1.9.0 does
+    not unwrap (Lightning-AI/torchmetrics#3407, fixed after that release)."""
+    import torch
+
+    def unwrap(features: Any) -> Any:
+        return features if isinstance(features, torch.Tensor) else features.pooler_output
+
+    class TensorFeatures(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+            self.config = model.config
+
+        def get_image_features(self, *args: Any, **kwargs: Any) -> Any:
+            return unwrap(self.model.get_image_features(*args, **kwargs))
+
+        def get_text_features(self, *args: Any, **kwargs: Any) -> Any:
+            return unwrap(self.model.get_text_features(*args, **kwargs))
+
+    return TensorFeatures()
+
+
 def clip_score(model_location: str, images: Any, prompts: Sequence[str]) -> float:
     """torchmetrics' CLIP score (100 × cosine of image and prompt embeddings, floored at 0) with a given CLIP model."""
     from torchmetrics.multimodal.clip_score import CLIPScore
     from transformers import CLIPModel, CLIPProcessor
 
-    metric = CLIPScore(model_name_or_path=lambda: (CLIPModel.from_pretrained(model_location), CLIPProcessor.from_pretrained(model_location)))
+    metric = CLIPScore(model_name_or_path=lambda: (feature_tensors(CLIPModel.from_pretrained(model_location)), CLIPProcessor.from_pretrained(model_location)))
     metric.update(images, list(prompts))
     return round(float(metric.compute()), 4)
 
