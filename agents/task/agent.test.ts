@@ -4,9 +4,10 @@ import { memoryFrom } from '../brain/memory.js';
 import { OfflineBrain } from '../brain/offline.js';
 import { startChatServer, type ChatScript, type ChatServer } from '../brain/testing/chat-completions-server.js';
 import { understandRequest, type TaskAgentInput } from './agent.js';
-import { fromLlmTaskSpec, LlmTaskSpec } from './llm-task-spec.js';
+import { fromLlmTaskSpec } from './llm-task-spec.js';
 import { buildPlan } from './plan.js';
 import { Constraints, ServingTargets, TaskSpec } from './task-spec.js';
+import { llmAnswer } from './testing/llm-answer.js';
 
 const P01 = 'I need a classifier that decides whether a product promotion contains benefit information. Accuracy at least 90%, fewer than 10M parameters.';
 const P02 = 'Please deploy it in 2GB containers with a minimum QPS of 100.';
@@ -18,21 +19,6 @@ const API_KEY = 'sk-agent-test-key';
 
 const PLAN_CONTEXT = { labelledSources: 1, unlabelledSources: 0, serving: true, maxAttempts: 4 };
 const FORBIDDEN = [/64\s*gpus?/i, /evil\/pwn/i, /kube-system/i, /namespace/i, /image/i];
-
-/** An LLM answer in the all-fields-present shape, with nothing known unless given. */
-function llmAnswer(fields: Partial<LlmTaskSpec>): LlmTaskSpec {
-  return {
-    decision: 'accept',
-    task: 'text-classification',
-    modality: 'text',
-    labels: null,
-    objectives: [],
-    constraints: { maxParameters: null, maxModelBytes: null, maxLatencyMs: null },
-    serving: { qps: null, latencyP99Ms: null, memoryBytes: null, accelerator: null },
-    reasons: ['Understood by the LLM.'],
-    ...fields,
-  };
-}
 
 const servers: ChatServer[] = [];
 afterEach(async () => {

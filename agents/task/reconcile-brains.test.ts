@@ -6,21 +6,7 @@ import { understandRequest } from './agent.js';
 import type { LlmTaskSpec } from './llm-task-spec.js';
 import { parseRequirement } from './parse/parse-requirement.js';
 import { reconcileBrains, statedValues, userConfirmed } from './reconcile-brains.js';
-
-/** An LLM answer in the all-fields-present shape. */
-function answer(fields: Partial<LlmTaskSpec>): LlmTaskSpec {
-  return {
-    decision: 'accept',
-    task: 'text-classification',
-    modality: 'text',
-    labels: null,
-    objectives: [],
-    constraints: { maxParameters: null, maxModelBytes: null, maxLatencyMs: null },
-    serving: { qps: null, latencyP99Ms: null, memoryBytes: null, accelerator: null },
-    reasons: ['Read by the LLM.'],
-    ...fields,
-  };
-}
+import { llmAnswer } from './testing/llm-answer.js';
 
 const servers: ChatServer[] = [];
 afterEach(async () => {
@@ -39,7 +25,7 @@ const P01 = 'I need a classifier that decides whether a product promotion contai
 
 describe('crafted LLM answers cannot change what the user wrote', () => {
   it('a changed number (90% → 98%) and a vanished parameter limit: the user’s numbers stand', async () => {
-    const u = await withLlm(P01, answer({ objectives: [{ metric: 'accuracy', op: '>=', value: 0.98 }] }));
+    const u = await withLlm(P01, llmAnswer({ objectives: [{ metric: 'accuracy', op: '>=', value: 0.98 }] }));
     expect(u.record.answeredBy).toBe('llm');
     expect(u.spec.objectives).toEqual([{ metric: 'accuracy', op: '>=', value: 0.9 }]);
     expect(u.spec.constraints).toEqual({ maxParameters: 10_000_000 });
@@ -47,7 +33,7 @@ describe('crafted LLM answers cannot change what the user wrote', () => {
   });
 
   it('invented labels and an invented QPS are dropped with notes', async () => {
-    const u = await withLlm(P01, answer({ labels: ['benefit', 'no-benefit'], serving: { qps: 500, latencyP99Ms: null, memoryBytes: null, accelerator: null } }));
+    const u = await withLlm(P01, llmAnswer({ labels: ['benefit', 'no-benefit'], serving: { qps: 500, latencyP99Ms: null, memoryBytes: null, accelerator: null } }));
     expect(u.spec.labels).toBeUndefined();
     expect(u.spec.serving).toEqual({});
     expect(u.record.notes).toEqual([
@@ -57,38 +43,38 @@ describe('crafted LLM answers cannot change what the user wrote', () => {
   });
 
   it('a value the text states but the rules missed is kept (and 98 for 98% is read as 0.98)', async () => {
-    const u = await withLlm('Classify invoices; the bar is ninety-eight, i.e. 98 right out of 100.', answer({ objectives: [{ metric: 'accuracy', op: '>=', value: 98 }] }));
+    const u = await withLlm('Classify invoices; the bar is ninety-eight, i.e. 98 right out of 100.', llmAnswer({ objectives: [{ metric: 'accuracy', op: '>=', value: 98 }] }));
     expect(u.spec.objectives).toEqual([{ metric: 'accuracy', op: '>=', value: 0.98 }]);
   });
 
   it('labels the requirement lists survive', async () => {
-    const u = await withLlm('Sort tickets into billing and shipping.', answer({ labels: ['billing', 'shipping'] }));
+    const u = await withLlm('Sort tickets into billing and shipping.', llmAnswer({ labels: ['billing', 'shipping'] }));
     expect(u.spec.labels).toEqual(['billing', 'shipping']);
   });
 });
 
 describe('crafted LLM answers cannot change the safety verdict', () => {
   it('an LLM "accept" of a request the offline brain refuses: the refusal stands, with a note', async () => {
-    const u = await withLlm('Build a deepfake voice clone of our CEO to authorise bank transfers', answer({ task: 'speech-recognition', modality: 'audio' }));
+    const u = await withLlm('Build a deepfake voice clone of our CEO to authorise bank transfers', llmAnswer({ task: 'speech-recognition', modality: 'audio' }));
     expect(u.spec.decision).toBe('reject-unethical');
     expect(u.record.notes).toEqual(['The LLM answered "accept", but the offline checks refuse this request; the refusal stands.']);
   });
 
   it('an LLM-only refusal asks a human (needs-input with the LLM’s reason and how to confirm)', async () => {
-    const u = await withLlm(P01, answer({ decision: 'reject-unethical', reasons: ['Promotions can be manipulative.'] }));
+    const u = await withLlm(P01, llmAnswer({ decision: 'reject-unethical', reasons: ['Promotions can be manipulative.'] }));
     expect(u.spec.decision).toBe('needs-input');
     expect(u.spec.reasons[0]).toMatch(/^The LLM judged this request unethical: Promotions can be manipulative\. .*starts with "I confirm"/);
     expect(u.spec.objectives).toEqual([{ metric: 'accuracy', op: '>=', value: 0.9 }]);
   });
 
   it('once the user confirms, the request goes ahead on the offline reading', async () => {
-    const u = await withLlm(P01, answer({ decision: 'reject-unethical', reasons: ['Promotions can be manipulative.'] }), ['I confirm: it only flags benefit claims for our own ads.']);
+    const u = await withLlm(P01, llmAnswer({ decision: 'reject-unethical', reasons: ['Promotions can be manipulative.'] }), ['I confirm: it only flags benefit claims for our own ads.']);
     expect(u.spec.decision).toBe('accept');
     expect(u.spec.task).toBe('text-classification');
   });
 
   it('an LLM "accept" of a request the offline brain could not place asks instead of inventing a task', async () => {
-    const u = await withLlm('Make me a model.', answer({ task: 'image-generation', modality: 'image' }));
+    const u = await withLlm('Make me a model.', llmAnswer({ task: 'image-generation', modality: 'image' }));
     expect(u.spec.decision).toBe('needs-input');
     expect(u.spec.task).toBeUndefined();
     expect(u.spec.reasons[0]).toMatch(/The LLM read it as a image-generation task; if that is right, append a message/);
