@@ -1,6 +1,10 @@
 import type { z } from 'zod';
 import { ConvertJobResult, ConvertJobSpec } from './convert-spec.js';
 import { DataJobResult, DataJobSpec } from './data-spec.js';
+import {
+  GenerationConvertJobResult, GenerationConvertJobSpec, GenerationDataJobResult, GenerationDataJobSpec,
+  GenerationModelManifest, GenerationTrainJobResult, GenerationTrainJobSpec,
+} from './generation-spec.js';
 import { ModelManifest, TrainJobResult, TrainJobSpec } from './train-spec.js';
 
 /**
@@ -15,4 +19,11 @@ export const JOB_SCHEMAS: Record<string, z.ZodType> = {
   'model-manifest': ModelManifest,
   'convert-spec': ConvertJobSpec,
   'convert-result': ConvertJobResult,
+  'generation-data-spec': GenerationDataJobSpec,
+  'generation-data-result': GenerationDataJobResult,
+  'generation-train-spec': GenerationTrainJobSpec,
+  'generation-train-result': GenerationTrainJobResult,
+  'generation-manifest': GenerationModelManifest,
+  'generation-convert-spec': GenerationConvertJobSpec,
+  'generation-convert-result': GenerationConvertJobResult,
 };

@@ -40,6 +40,7 @@ export function metricRange(metric: Metric): { min: number; max: number } {
   if (RATIO_METRICS.has(metric)) return { min: 0, max: 1 };
   if (metric === 'bleu') return { min: 0, max: 100 };
   if (metric === 'cider') return { min: 0, max: 10 };
+  if (metric === 'clip-score') return { min: 0, max: 100 };
   return { min: 0, max: Number.POSITIVE_INFINITY };
 }
 
@@ -66,6 +67,7 @@ export const BoundedObjective = Objective.strict()
       { rule: `!(self.metric in [${ratioList}]) || (self.value >= 0.0 && self.value <= 1.0)`, message: 'ratio metrics (accuracy, f1, precision, recall, ...) take a fraction between 0 and 1: write 90% as 0.9' },
       { rule: "self.metric != 'bleu' || (self.value >= 0.0 && self.value <= 100.0)", message: 'bleu targets lie between 0 and 100' },
       { rule: "self.metric != 'cider' || (self.value >= 0.0 && self.value <= 10.0)", message: 'cider targets lie between 0 and 10' },
+      { rule: "self.metric != 'clip-score' || (self.value >= 0.0 && self.value <= 100.0)", message: 'clip-score targets lie between 0 and 100 (100 × cosine similarity)' },
       { rule: 'self.value >= 0.0', message: 'metric targets are not negative' },
     ],
   });

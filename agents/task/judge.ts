@@ -1,3 +1,4 @@
+import { GENERATION_FEASIBILITY_RULES, type FeasibilityRule } from './generation-feasibility.js';
 import type { Decision, TaskSpec } from './task-spec.js';
 
 /** The judge's verdict with reasons a person can read. */
@@ -75,12 +76,6 @@ export const ETHICS_RULES: Rule[] = [
   },
 ];
 
-/** One feasibility rule: when it matches, no training could meet the request honestly. */
-interface FeasibilityRule {
-  id: string;
-  matches: (text: string, spec: Pick<TaskSpec, 'objectives' | 'constraints' | 'serving' | 'task'>) => boolean;
-  reason: string;
-}
 
 const perfectTarget = (spec: Pick<TaskSpec, 'objectives'>) =>
   spec.objectives.some((o) => (o.op === '>=' && ['accuracy', 'f1', 'precision', 'recall', 'auc', 'map', 'iou', 'exact-match'].includes(o.metric) && o.value >= 0.9995) || (o.op === '<=' && o.value <= 0));
@@ -129,6 +124,7 @@ export const FEASIBILITY_RULES: FeasibilityRule[] = [
     },
     reason: 'The model size the request names cannot fit the memory or file size it allows, even at 4 bits a parameter.',
   },
+  ...GENERATION_FEASIBILITY_RULES,
 ];
 
 /** A required minimum parameter count ("at least 7B parameters", "a 70B model"), when stated. */

@@ -17,7 +17,7 @@ export const LlmTaskSpec = z.object({
       z.object({
         metric: Metric,
         op: z.enum(['>=', '<=']).describe('">=" for scores, "<=" for error metrics (wer, cer, mae, rmse, mape, fid)'),
-        value: z.number().describe('ratios as fractions: 90% is 0.9; BLEU and FID keep their usual scale'),
+        value: z.number().describe('ratios as fractions: 90% is 0.9; BLEU and FID keep their usual scale; clip-score is 0-100 (a cosine of 0.3 is 30)'),
       }),
     )
     .describe('only targets the text states with a number'),

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { generationSteps } from './generation-plan.js';
 import type { TaskSpec } from './task-spec.js';
 
 /** The agents that carry out plan steps. */
@@ -52,6 +53,10 @@ const describeObjectives = (spec: TaskSpec) =>
  * objectives within the budget, then conversion, sizing and deployment.
  */
 export function buildPlan(spec: TaskSpec, context: PlanContext): Plan {
+  if (spec.task === 'image-generation') {
+    const steps = generationSteps(spec, context);
+    return { steps, maxAttempts: context.maxAttempts, hash: planHash(spec, steps, context.maxAttempts) };
+  }
   const steps: PlanStep[] = [
     { id: 'profile-data', agent: 'data', description: 'Profile the data: size, classes and balance, lengths or resolutions, duplicates, leakage between splits.' },
     { id: 'prepare-data', agent: 'data', description: 'Clean and deduplicate, find likely label errors by cross-validated confident learning and correct them, lock a stratified test split.' },

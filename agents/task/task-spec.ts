@@ -32,7 +32,7 @@ export type Modality = z.infer<typeof Modality>;
 
 export const METRICS = [
   'accuracy', 'f1', 'precision', 'recall', 'auc', 'map', 'iou', 'bleu', 'rouge', 'fid',
-  'wer', 'cer', 'mae', 'rmse', 'mape', 'exact-match', 'cider',
+  'wer', 'cer', 'mae', 'rmse', 'mape', 'exact-match', 'cider', 'clip-score',
 ] as const;
 export const Metric = z.enum(METRICS);
 export type Metric = z.infer<typeof Metric>;
@@ -43,7 +43,10 @@ export const LOWER_IS_BETTER: ReadonlySet<Metric> = new Set(['fid', 'wer', 'cer'
 export const Decision = z.enum(['accept', 'needs-input', 'reject-unethical', 'reject-infeasible']);
 export type Decision = z.infer<typeof Decision>;
 
-/** One measurable target: `accuracy >= 0.9`. Ratios are fractions; BLEU and FID keep their scale. */
+/**
+ * One measurable target: `accuracy >= 0.9`. Ratios are fractions; BLEU and FID keep their scale; a CLIP
+ * score is on torchmetrics' 0–100 scale (100 × the cosine of image and prompt embeddings: 0.3 is 30).
+ */
 export const Objective = z.object({
   metric: Metric,
   op: z.enum(['>=', '<=']),

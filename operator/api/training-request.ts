@@ -98,6 +98,28 @@ export const Storage = z.strictObject({
 });
 export type Storage = z.infer<typeof Storage>;
 
+/** A weights reference a job resolves: `hub:<org>/<name>`, or a path (absolute, or relative to the artifact volume). */
+const WEIGHTS_REFERENCE = /^(hub:[A-Za-z0-9][A-Za-z0-9_.-]*\/[A-Za-z0-9][A-Za-z0-9_.-]*|[^\s:]+)$/;
+
+/**
+ * Image generation: which model to fine-tune and serve, and the feature extractors its evaluation may
+ * use. Every field is optional; without `baseModel` the catalog's Stable Diffusion model is used.
+ */
+export const GenerationSettings = z.strictObject({
+  baseModel: z.string().min(1).max(2048).regex(WEIGHTS_REFERENCE).optional()
+    .describe('The model the LoRA fine-tunes: hub:<org>/<name>, a diffusers folder on the artifact volume, or "tiny" (a from-config model for tests and demos, not for real pictures).'),
+  resolution: z.number().int().min(16).max(2048).multipleOf(8).optional().describe('Training and serving resolution in pixels (default: the model\'s).'),
+  steps: z.number().int().min(1).max(200).optional().describe('Denoising steps per served image by default; the estimate is measured at this value.'),
+  trainingSteps: z.number().int().min(1).max(100_000).optional().describe('LoRA optimizer steps of the first attempt (default: the model\'s).'),
+  evaluation: z.strictObject({
+    inceptionWeights: z.string().min(1).max(2048).regex(WEIGHTS_REFERENCE).optional()
+      .describe("FID: torch-fidelity's Inception-v3 weights file (pt_inception-2015-12-05-6726825d.pth). Without it FID is not computed."),
+    clipModel: z.string().min(1).max(2048).regex(WEIGHTS_REFERENCE).optional()
+      .describe('CLIP score: a CLIP model folder (e.g. openai/clip-vit-large-patch14 saved with save_pretrained) or hub:<id>. Without it no CLIP score.'),
+  }).optional(),
+});
+export type GenerationSettings = z.infer<typeof GenerationSettings>;
+
 /** The user's side of the resource. The operator never writes it. */
 export const TrainingRequestSpec = z
   .strictObject({
@@ -127,6 +149,7 @@ export const TrainingRequestSpec = z
       .optional(),
     resources: Resources.optional(),
     storage: Storage.optional(),
+    generation: GenerationSettings.optional().describe('Image generation only: base model, resolution, steps and evaluation weights.'),
     suspend: z.boolean().optional(),
   })
   .meta(

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { registerServe } from '../local/serve-registry.js';
 import { readStatus, requestDir, within } from '../local/state.js';
-import { startServer } from '../local/serve/server.js';
+import { startModelServer } from '../local/serve/model-server.js';
 
 /** `trainer-agent serve <name>`: serve a Ready request's model in the foreground until stopped. */
 export async function serveCommand(stateDir: string, namespace: string, name: string, port: number, host: string, log: (line: string) => void): Promise<number> {
@@ -19,7 +19,7 @@ export async function serveCommand(stateDir: string, namespace: string, name: st
     throw new Error(`${namespace}/${name}'s status.json points at a model outside its folder (${repositoryDir}); ` +
       `it was probably copied from another state directory — rerun \`trainer-agent run\` on the request file to refresh it`);
   }
-  const server = await startServer({ repositoryDir, model: status.endpoint.model, port, host });
+  const server = await startModelServer({ repositoryDir, model: status.endpoint.model, port, host });
   const unregister = registerServe(dir, server.url);
   log(`Serving ${status.endpoint.model} at ${server.url}/v2/models/${status.endpoint.model} (KServe v2; Ctrl-C stops)`);
   await new Promise<void>((done) => {

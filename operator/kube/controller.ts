@@ -183,7 +183,7 @@ export class TrainingRequestController {
           // The spec goes onto the artifacts volume before the Job exists, so the pod always finds it.
           await store.writeFile(request.spec, `${job.outDir}/spec.json`, `${JSON.stringify(job.spec, null, 2)}\n`);
           // A data Job records the staged sources it was made from (restarts take them as known).
-          const record = job.kind === 'data' ? this.deps.sources.record?.(request) : undefined;
+          const record = job.kind === 'data' || job.kind === 'generation.data' ? this.deps.sources.record?.(request) : undefined;
           const created = await api.createJob(buildJob({ owner, spec: request.spec, job, config, dataMounts, ...(record ? { annotations: { [SOURCES_ANNOTATION]: record } } : {}) }));
           if (created) {
             metrics?.jobsCreated.inc({ kind: job.kind });

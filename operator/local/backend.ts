@@ -118,7 +118,8 @@ async function act(action: Action, options: LocalRunOptions, serving: ObservedSe
       writeFileSync(action.path, action.content);
       return false;
     case 'runJob': {
-      const label = action.job.kind === 'train' ? `Training attempt ${action.job.attempt}` : action.job.kind === 'data' ? 'Preparing data' : 'Converting';
+      const stage = action.job.kind.replace(/^generation\./, '');
+      const label = stage === 'train' ? `Training attempt ${action.job.attempt}` : stage === 'data' ? 'Preparing data' : 'Converting';
       progress.line(`Started job ${action.job.name}`);
       progress.jobStarted();
       const python = options.python(action.job.runtime);

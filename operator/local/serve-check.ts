@@ -1,4 +1,4 @@
-import { startServer } from './serve/server.js';
+import { startModelServer } from './serve/model-server.js';
 
 /**
  * Prove the converted model serves before calling it deployed: start the local KServe v2 server on
@@ -6,9 +6,9 @@ import { startServer } from './serve/server.js';
  * serves it for real.
  */
 export async function checkServable(repositoryDir: string, model: string): Promise<{ ok: boolean; message?: string }> {
-  let server: Awaited<ReturnType<typeof startServer>> | undefined;
+  let server: Awaited<ReturnType<typeof startModelServer>> | undefined;
   try {
-    server = await startServer({ repositoryDir, model, port: 0 });
+    server = await startModelServer({ repositoryDir, model, port: 0 });
     const ready = await fetch(`${server.url}/v2/health/ready`);
     const metadata = await fetch(`${server.url}/v2/models/${model}`);
     if (!ready.ok || !metadata.ok) return { ok: false, message: `health ${ready.status}, metadata ${metadata.status}` };

@@ -14,6 +14,7 @@ import { setCondition, setOverall, type ConditionUpdate, type Overall } from './
 import { dataStage } from './stages/data.js';
 import { modelStage } from './stages/model.js';
 import { servingStage } from './stages/serving.js';
+import { GENERATION_STAGES, type GenerationContext } from './stages/generation.js';
 import type { Action, Observed } from './types.js';
 
 /** What the pipeline needs besides the request and the observations. */
@@ -49,6 +50,8 @@ export interface StageContext {
   data?: { dir: string; result: DataJobResult };
   /** Set by the model stage: the attempt to convert and serve, and the framework it was trained with. */
   trained?: { attempt: number; modelDir: string; result: TrainJobResult; framework: Framework };
+  /** Image generation requests: the style set and the fine-tuned generator, for the stages after them. */
+  generation?: GenerationContext;
   /** The brain the agents consult (within bounds) for their decisions. */
   brain: Brain;
   /** The conversation so far, as the agents' memory. */
@@ -130,7 +133,9 @@ export async function reconcile(request: TrainingRequest, observed: Observed, de
 
   // 3-5. Data, model, serving: each stage either hands over or stops with a state.
   const context: StageContext = { request, observed, task, status, actions, now: deps.now, condition, event, ...agentMemory(status, deps.brain) };
-  for (const stage of [dataStage, modelStage, servingStage]) {
+  // Image generation (a brand's style) has its own data, model and serving stages.
+  const stages = task.task === 'image-generation' ? GENERATION_STAGES : [dataStage, modelStage, servingStage];
+  for (const stage of stages) {
     const outcome = await stage(context);
     if (!outcome.next) return finish(outcome);
   }

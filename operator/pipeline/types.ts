@@ -2,7 +2,8 @@ import type { Framework } from '../../agents/model/catalog.js';
 import type { Estimate } from '../../agents/server/estimate.js';
 
 /** The stages that run as jobs. */
-export type JobKind = 'data' | 'train' | 'convert';
+/** The image generation jobs are modules of trainer_agent_jobs.generation. */
+export type JobKind = 'data' | 'train' | 'convert' | 'generation.data' | 'generation.train' | 'generation.convert';
 
 /** A job the pipeline wants to exist. Its name carries a hash of `spec`, so it is idempotent. */
 export interface JobRequest {

@@ -15,6 +15,7 @@ export const METRIC_PATTERNS: [Metric, RegExp][] = [
   ['bleu', /\b(sacrebleu|bleu(?:-?4)?)\b/g],
   ['rouge', /\b(rouge(?:_[12l]|-[12l]|[12l])?)\b/g],
   ['fid', /\b(fid|fr[eé]chet inception distance)\b/g],
+  ['clip-score', /\b(clip[- ]?score|clip similarity)\b/g],
   ['wer', /\b(wer|word error rate)\b/g],
   ['cer', /\b(cer|character error rate)\b/g],
   ['mae', /\b(mae|mean absolute error)\b/g],
@@ -56,6 +57,8 @@ function metricValue(metric: Metric, token: NumberToken): number | undefined {
   let value = token.percent ? token.value / 100 : token.value;
   if (RATIO_METRICS.has(metric) && !token.percent && value > 1 && value <= 100) value /= 100;
   if (RATIO_METRICS.has(metric) && (value < 0 || value > 1)) return undefined;
+  // CLIP scores are written as a cosine (0.31) or on torchmetrics' scale (31): targets use the latter.
+  if (metric === 'clip-score' && !token.percent && value > 0 && value <= 1) value *= 100;
   return Number(value.toPrecision(12));
 }
 

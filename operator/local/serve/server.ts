@@ -56,7 +56,7 @@ export interface RunningServer {
 }
 
 /** What a route answers: JSON, or a binary-extension body. */
-interface Answer {
+export interface Answer {
   route: string;
   status: number;
   body: unknown;
@@ -67,7 +67,8 @@ interface Answer {
 /** HTTP status recorded for a client that went away before its answer (nginx's "client closed request"). */
 export const CLIENT_CLOSED = 499;
 
-function send(res: ServerResponse, answer: Answer): void {
+/** Write an answer (JSON or binary extension) unless the response is gone. */
+export function send(res: ServerResponse, answer: Answer): void {
   if (res.destroyed || res.headersSent) return;
   if (answer.binary) {
     res.writeHead(answer.status, {
@@ -85,7 +86,7 @@ function send(res: ServerResponse, answer: Answer): void {
 }
 
 /** Byte budget shared by all requests; each request reserves what it reads. */
-class ByteBudget {
+export class ByteBudget {
   private used = 0;
   constructor(readonly limit: number) {}
 
@@ -111,7 +112,7 @@ class ByteBudget {
  * byte through `reserve` before it is held; what a request reserved stays reserved until it is answered.
  * A refused body is drained, not kept, so the client still reads the answer.
  */
-function readBody(req: IncomingMessage, limit: number, reserve: (n: number) => void): Promise<Buffer> {
+export function readBody(req: IncomingMessage, limit: number, reserve: (n: number) => void): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = req.headers['content-length'] !== undefined ? Number(req.headers['content-length']) : undefined;
     const fail = (error: unknown) => {
@@ -154,7 +155,7 @@ function readBody(req: IncomingMessage, limit: number, reserve: (n: number) => v
 }
 
 /** Undo a request's Content-Encoding (gzip or deflate), never past `limit` bytes. */
-async function decode(body: Buffer, encoding: string | undefined, limit: number): Promise<Buffer> {
+export async function decode(body: Buffer, encoding: string | undefined, limit: number): Promise<Buffer> {
   if (!encoding || encoding === 'identity') return body;
   const unzip = encoding === 'gzip' ? promisify(gunzip) : encoding === 'deflate' ? promisify(inflate) : undefined;
   if (!unzip) throw new HttpError(415, `content-encoding ${encoding} is not supported (use gzip, deflate or none)`);

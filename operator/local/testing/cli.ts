@@ -16,8 +16,8 @@ export interface CliResult {
 }
 
 /** Start `trainer-agent ARGS` as a child process, as a user would (with `node`, the project's Node by default). */
-export function startCli(args: string[], cwd = REPO, node = existsSync(NODE) ? NODE : process.execPath): { child: ChildProcess; done: Promise<CliResult> } {
-  const child = spawn(node, [BIN, ...args], { cwd, env: { ...process.env, FORCE_COLOR: '0' } });
+export function startCli(args: string[], cwd = REPO, node = existsSync(NODE) ? NODE : process.execPath, env: Record<string, string> = {}): { child: ChildProcess; done: Promise<CliResult> } {
+  const child = spawn(node, [BIN, ...args], { cwd, env: { ...process.env, FORCE_COLOR: '0', ...env } });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -27,8 +27,8 @@ export function startCli(args: string[], cwd = REPO, node = existsSync(NODE) ? N
 }
 
 /** Run `trainer-agent ARGS` to completion. */
-export function cli(args: string[], cwd = REPO): Promise<CliResult> {
-  return startCli(args, cwd).done;
+export function cli(args: string[], cwd = REPO, env: Record<string, string> = {}): Promise<CliResult> {
+  return startCli(args, cwd, undefined, env).done;
 }
 
 /** status.json of a request under a state dir. */

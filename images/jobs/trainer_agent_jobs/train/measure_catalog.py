@@ -177,6 +177,11 @@ def measure_image(entry: dict[str, Any], work: Path) -> Measurement:
     return Measurement(entry["id"], parameters, (work / "model.onnx").stat().st_size, latency, speed)
 
 
+def classifier_entries(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The torch classifiers this module measures (image generation entries have generation/measure.py)."""
+    return [e for e in entries if e["framework"] == "torch" and "image-generation" not in e["tasks"]]
+
+
 def measure(entry: dict[str, Any], texts: list[str]) -> Measurement:
     """One entry, in a scratch directory."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -229,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
 
     select_device("cpu")
     texts = [json.loads(line)["text"] for line in Path(args.corpus).read_text().splitlines() if line.strip()]
-    entries = [e for e in load_catalog(Path(args.catalog)) if e["framework"] == "torch"]
+    entries = classifier_entries(load_catalog(Path(args.catalog)))
     measurements = [measure(e, texts) for e in entries]
     problems = [p for e, m in zip(entries, measurements) for p in disagreements(e, m)]
     sys.stdout.write(json.dumps([m.to_json() for m in measurements], indent=2) + "\n")

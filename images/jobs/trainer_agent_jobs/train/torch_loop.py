@@ -108,6 +108,21 @@ def newest_checkpoint(directory: Path) -> Path | None:
     return found[-1] if found else None
 
 
+def save_checkpoint(directory: Path, state: dict[str, Any]) -> Path:
+    """Write ``state`` (with its ``step``) as ``step-<n>.pt`` atomically, keeping the newest
+    :data:`KEEP_CHECKPOINTS`; every torch loop of the jobs checkpoints this way."""
+    import torch
+
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{CHECKPOINT_PREFIX}{state['step']}.pt"
+    partial = path.with_suffix(".partial")
+    torch.save(state, partial)
+    partial.replace(path)
+    for old in _checkpoints(directory)[:-KEEP_CHECKPOINTS]:
+        old.unlink(missing_ok=True)
+    return path
+
+
 def warmup_linear_decay(total_steps: int, warmup_ratio: float) -> Callable[[int], float]:
     """LR multiplier: linear from 0 to 1 over the warm-up steps, then linear down to 0 at the end."""
     warmup = max(1, int(math.ceil(total_steps * warmup_ratio)))
@@ -165,15 +180,7 @@ class TrainingLoop:
         return torch.optim.AdamW([{"params": ps, "lr": lr, "weight_decay": wd} for (lr, wd), ps in groups.items()])
 
     def _save(self, state: dict[str, Any]) -> None:
-        import torch
-
-        self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
-        path = self.checkpoint_dir / f"{CHECKPOINT_PREFIX}{state['step']}.pt"
-        partial = path.with_suffix(".partial")
-        torch.save(state, partial)
-        partial.replace(path)
-        for old in _checkpoints(self.checkpoint_dir)[:-KEEP_CHECKPOINTS]:
-            old.unlink(missing_ok=True)
+        save_checkpoint(self.checkpoint_dir, state)
 
     def run(self, amp_dtype: str | None = None) -> LoopOutcome:
         """Train for the configured epochs (early stopping on the validation metric when there is one)."""
