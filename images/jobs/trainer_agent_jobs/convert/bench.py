@@ -63,6 +63,19 @@ class TokenizedRows:
         return {"input_ids": ids, "attention_mask": mask}
 
 
+class FeedRows:
+    """Rows of a graph with several inputs (box models): each input's array has one row per request row."""
+
+    def __init__(self, arrays: dict[str, np.ndarray]) -> None:
+        self.arrays = arrays
+
+    def __len__(self) -> int:
+        return len(next(iter(self.arrays.values())))
+
+    def __getitem__(self, index: list[int]) -> dict[str, np.ndarray]:
+        return {name: array[index] for name, array in self.arrays.items()}
+
+
 def _feed(input_name: str, batch: Any) -> dict[str, Any]:
     return batch if isinstance(batch, dict) else {input_name: batch}
 
@@ -229,7 +242,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-length", type=int, default=128)
     a = ap.parse_args(argv)
     path = Path(a.inputs)
-    inputs: Any = np.load(path) if path.suffix == ".npy" else np.array(json.loads(path.read_text()), dtype=object)
+    inputs: Any
+    if path.suffix == ".npz":  # ready feeds of several graph inputs, one request's row along the first axis
+        inputs = FeedRows(dict(np.load(path)))
+    else:
+        inputs = np.load(path) if path.suffix == ".npy" else np.array(json.loads(path.read_text()), dtype=object)
     if a.tokenizer:
         inputs = TokenizedRows([str(x) for x in inputs], a.tokenizer, a.max_length)
     result = run_benchmark(a.model, a.input_name, inputs, [int(x) for x in a.batch_sizes.split(",")],
