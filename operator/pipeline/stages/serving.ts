@@ -1,5 +1,7 @@
 import { ConvertJobResult, ConvertJobSpec } from '../../../agents/jobs/convert-spec.js';
+import { isBoxTask } from '../../../agents/data/boxes.js';
 import { buildApiDoc } from '../../../agents/server/api-doc.js';
+import { buildBoxApiDoc } from '../../../agents/server/api-doc-boxes.js';
 import { estimateReplicas } from '../../../agents/server/estimate.js';
 import type { Constraints } from '../../../agents/task/task-spec.js';
 import { jobName } from '../job-names.js';
@@ -81,7 +83,13 @@ export function servingStage(ctx: StageContext): StageOutcome {
   const docPath = apiDocPath(observed.artifactRoot);
   const serving = observed.serving;
   const url = serving?.url ?? '';
-  const doc = buildApiDoc({ model: modelName, labels: converted.labels, modality: task.modality === 'image' ? 'image' : 'text', serverUrl: url || 'http://127.0.0.1:8000', metrics: trained.result.metrics, estimate });
+  const doc = isBoxTask(task.task)
+    ? buildBoxApiDoc({
+      model: modelName, kind: task.task === 'visual-grounding' ? 'grounding' : 'detection', labels: converted.labels, serverUrl: url || 'http://127.0.0.1:8000',
+      metrics: trained.result.metrics, estimate, ...(trained.result.boxes ? { baselines: trained.result.boxes.baselines } : {}),
+      ...(converted.example ? { example: converted.example } : {}), ...(converted.maxDetections ? { maxDetections: converted.maxDetections } : {}),
+    })
+    : buildApiDoc({ model: modelName, labels: converted.labels, modality: task.modality === 'image' ? 'image' : 'text', serverUrl: url || 'http://127.0.0.1:8000', metrics: trained.result.metrics, estimate });
   ctx.actions.push({ kind: 'writeFile', path: docPath, content: `${JSON.stringify(doc.openapi, null, 2)}\n` });
   ctx.actions.push({ kind: 'writeFile', path: docPath.replace(/openapi\.json$/, 'README.md'), content: doc.markdown });
   status.apiDoc = { uri: docPath, summary: doc.summary };

@@ -64,7 +64,11 @@ def config_from(h: dict[str, Any], labels: Sequence[str]) -> DetectorConfig:
     architecture = str(h.get("architecture", "fcos-small"))
     if architecture not in ARCHITECTURES:
         raise JobError(f"unknown detector architecture {architecture!r}; known: {list(ARCHITECTURES)}")
-    return DetectorConfig(architecture, tuple(labels), int(h.get("imageSize", 160)), int(h.get("width", 64)), int(h.get("headConvs", 2)),
+    width = int(h.get("width", 64))
+    if width % 32 or width < 64:
+        # FCOS's head normalises in 32 groups; one channel per group on the 1x1 top level cannot be normalised.
+        raise JobError(f"detector width {width} must be a multiple of 32 and at least 64")
+    return DetectorConfig(architecture, tuple(labels), int(h.get("imageSize", 160)), width, int(h.get("headConvs", 2)),
                           float(h.get("scoreThreshold", 0.05)), float(h.get("nmsThreshold", 0.6)), int(h.get("maxDetections", 20)))
 
 
