@@ -28,6 +28,7 @@ from .torch_trainers import TorchTrainerBase
 
 VALIDATION_MIN_IMAGES = 60
 VALIDATION_FRACTION = 0.1
+BOX_PATIENCE = 5
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,8 @@ class BoxTrainerBase(TorchTrainerBase):
 
     def loop_config(self) -> LoopConfig:
         config = super().loop_config()
+        if "patience" not in self.h:  # a model learning from scratch improves in fits and starts: stop less eagerly
+            config = LoopConfig(**{**config.__dict__, "patience": BOX_PATIENCE})
         # Built from a config, nothing is pretrained: the head learns at the body's rate unless told otherwise.
         if not self.h.get("pretrained") and "headLearningRate" not in self.h:
             config = LoopConfig(**{**config.__dict__, "head_learning_rate": config.learning_rate})
@@ -115,16 +118,27 @@ class GroundingTrainer(BoxTrainerBase):
             boxes = np.stack([g.normalised_box(r) for r in rows])
             targets.append((boxes, np.stack([g.positive_patches(b, grid) for b in boxes])))
 
+        vocabulary = sorted({r.query or "" for r in fit_rows})
+        negatives = int(self.h.get("negativeQueries", 2))  # products the image does not show, asked of it per step
+
         def forward(batch: Sequence[int]) -> Any:
             chosen = [groups[i] for i in batch]
-            q = max(len(rows) for rows in chosen)
+            # Besides its own queries, each image is asked for products it does not show (every patch is a
+            # negative for them): that is what teaches the query, not just "where is a product".
+            absent = []
+            for rows in chosen:
+                present = {r.query for r in rows}
+                pool = [v for v in vocabulary if v not in present]
+                absent.append([pool[int(j)] for j in generator.choice(len(pool), size=min(negatives, len(pool)), replace=False)] if pool else [])
+            q = max(len(rows) + len(extra) for rows, extra in zip(chosen, absent))
             pixels = g.pixels_of([rows[0].image for rows in chosen], model.image, cache)
             flipped = generator.random(len(batch)) < 0.5 if flip else np.zeros(len(batch), dtype=bool)
             pixels[flipped] = pixels[flipped][..., ::-1]
-            queries = [r.query or "" for rows in chosen for r in rows + [rows[0]] * (q - len(rows))]
+            queries = [query for rows, extra in zip(chosen, absent)
+                       for query in [r.query or "" for r in rows] + extra + [rows[0].query or ""] * (q - len(rows) - len(extra))]
             ids, mask = g.encode_queries(model.tokenizer, queries)
-            for k, rows in enumerate(chosen):  # padding queries: first id 0, which OWL-ViT masks out
-                ids[k * q + len(rows): (k + 1) * q] = 0
+            for k, (rows, extra) in enumerate(zip(chosen, absent)):  # padding queries: first id 0, which OWL-ViT masks out
+                ids[k * q + len(rows) + len(extra): (k + 1) * q] = 0
             batch_targets = []
             for k, i in enumerate(batch):
                 boxes, masks = targets[i]
@@ -132,7 +146,9 @@ class GroundingTrainer(BoxTrainerBase):
                     boxes = boxes.copy()
                     boxes[:, 0] = 1 - boxes[:, 0]
                     masks = np.stack([g.positive_patches(b, grid) for b in boxes])
-                batch_targets.append((boxes, masks))
+                extra = len(absent[k])  # absent products: no box, no positive patch
+                batch_targets.append((np.concatenate([boxes, np.zeros((extra, 4), dtype=np.float32)]),
+                                      np.concatenate([masks, np.zeros((extra, masks.shape[1]), dtype=bool)])))
             logits, boxes = g.forward_images(model, torch.as_tensor(pixels.copy(), device=device), torch.as_tensor(ids, device=device),
                                              torch.as_tensor(mask, device=device))
             return logits, boxes, batch_targets

@@ -223,25 +223,34 @@ def grounding_loss(logits: Any, boxes: Any, targets: Sequence[tuple[np.ndarray, 
     """Focal loss over patches for each query plus L1 and GIoU losses of the positive patches' boxes.
 
     ``logits`` ``[B, P, Q]``, ``boxes`` ``[B, P, 4]`` (cx, cy, w, h); ``targets[b]`` = (``[Q_b, 4]`` boxes,
-    ``[Q_b, P]`` positive masks) for the image's real queries (padding queries are left out)."""
+    ``[Q_b, P]`` positive masks) for the image's first Q_b queries; its other queries are padding (left
+    out). A query whose mask is all zero is a product absent from the image: every patch is a negative."""
     import torch
     from torchvision.ops import generalized_box_iou_loss, sigmoid_focal_loss
     from torchvision.ops.boxes import box_convert
 
-    cls_terms, box_terms, positives = [], [], 0
-    for b, (target_boxes, masks) in enumerate(targets):
-        q = len(target_boxes)
-        mask = torch.as_tensor(masks, device=logits.device, dtype=logits.dtype).T  # [P, Q_b]
-        cls_terms.append(sigmoid_focal_loss(logits[b, :, :q].float(), mask.float(), reduction="sum"))
-        for j in range(q):
-            index = torch.as_tensor(np.nonzero(masks[j])[0], device=logits.device)
-            predicted = boxes[b, index].float()
-            truth = torch.as_tensor(target_boxes[j], device=logits.device).expand_as(predicted)
-            l1 = (predicted - truth).abs().sum()
-            giou = generalized_box_iou_loss(box_convert(predicted, "cxcywh", "xyxy"), box_convert(truth, "cxcywh", "xyxy"), reduction="sum")
-            box_terms.append(BOX_L1_WEIGHT * l1 + GIOU_WEIGHT * giou)
-            positives += len(index)
-    return (torch.stack(cls_terms).sum() + torch.stack(box_terms).sum()) / max(1, positives)
+    b, p, q = logits.shape
+    masks = np.zeros((b, q, p), dtype=np.float32)
+    target_boxes = np.zeros((b, q, 4), dtype=np.float32)
+    valid = np.zeros((b, q), dtype=bool)
+    for i, (tb, tm) in enumerate(targets):
+        masks[i, : len(tm)] = tm
+        target_boxes[i, : len(tb)] = tb
+        valid[i, : len(tm)] = True
+    device = logits.device
+    mask = torch.as_tensor(masks, device=device)
+    keep = torch.as_tensor(valid, device=device)
+    focal = sigmoid_focal_loss(logits.float().transpose(1, 2), mask, reduction="none")  # [B, Q, P]
+    classification = (focal * keep[..., None]).sum()
+    image, query, patch = torch.nonzero(mask > 0, as_tuple=True)
+    positives = int(image.numel())
+    if positives == 0:
+        return classification
+    predicted = boxes[image, patch].float()
+    truth = torch.as_tensor(target_boxes, device=device)[image, query]
+    l1 = (predicted - truth).abs().sum()
+    giou = generalized_box_iou_loss(box_convert(predicted, "cxcywh", "xyxy"), box_convert(truth, "cxcywh", "xyxy"), reduction="sum")
+    return (classification + BOX_L1_WEIGHT * l1 + GIOU_WEIGHT * giou) / positives
 
 
 def forward_images(model: GroundingModel, pixels: Any, ids: Any, mask: Any) -> tuple[Any, Any]:

@@ -125,6 +125,23 @@ def test_the_grounding_loss_prefers_the_right_patch() -> None:
     assert float(grounding_loss(right, pred, [(box[None], masks)])) < float(grounding_loss(wrong, pred, [(box[None], masks)]))
 
 
+def test_a_product_absent_from_the_image_is_a_negative_on_every_patch() -> None:
+    import torch
+
+    from trainer_agent_jobs.train.grounding import grounding_loss, positive_patches
+
+    box = np.asarray([0.25, 0.25, 0.3, 0.3], dtype=np.float32)
+    present = positive_patches(box, 2)
+    target = [(np.stack([box, np.zeros(4, dtype=np.float32)]), np.stack([present, np.zeros_like(present)]))]
+    pred = torch.tensor([[[0.25, 0.25, 0.3, 0.3]] * 4])
+    right = [[4.0, -4.0], [-4.0, -4.0], [-4.0, -4.0], [-4.0, -4.0]]
+    fires = [[4.0, 4.0], [-4.0, -4.0], [-4.0, -4.0], [-4.0, -4.0]]  # the absent product's query fires on the product's patch
+    assert float(grounding_loss(torch.tensor([right]), pred, target)) < float(grounding_loss(torch.tensor([fires]), pred, target))
+    # a third query is padding (past the target's rows): whatever it scores changes nothing
+    padded = torch.tensor([[row + [9.0] for row in right]])
+    assert abs(float(grounding_loss(padded, pred, target)) - float(grounding_loss(torch.tensor([right]), pred, target))) < 1e-6
+
+
 def test_the_baselines_and_metrics_of_grounding() -> None:
     from trainer_agent_jobs.common.boxes import BoxRow
     from trainer_agent_jobs.train.box_metrics import grounding_baselines, grounding_metrics
