@@ -29,9 +29,17 @@ from .rows import find_splits
 
 GROUNDING_INPUTS = ["pixel_values", "input_ids", "attention_mask", "image_size"]
 DETECTION_INPUTS = ["pixels", "image_size"]
-# Boxes of the trained model and the export agree when they overlap this much (and, for detection, the
-# labels and counts are the same).
+# Boxes of the trained model and the export agree when they overlap this much or no corner moved more
+# than AGREEMENT_PX (a barely trained detector answers zero-area boxes, whose IoU is 0 even when equal);
+# for detection, the labels and counts must be the same too.
 AGREEMENT_IOU = 0.99
+AGREEMENT_PX = 0.5
+
+
+def boxes_agree(reference: np.ndarray, candidate: np.ndarray) -> np.ndarray:
+    """Row-wise: whether two ``[N, 4]`` arrays of ``(x1, y1, x2, y2)`` boxes are the same answer."""
+    r, c = np.asarray(reference, dtype=np.float64).reshape(-1, 4), np.asarray(candidate, dtype=np.float64).reshape(-1, 4)
+    return (ious(r, c) >= AGREEMENT_IOU) | (np.abs(r - c).max(axis=1) <= AGREEMENT_PX)
 
 
 @dataclass
@@ -165,7 +173,7 @@ def box_parity(kind: str, reference: Any, candidate: Any) -> dict[str, Any]:
         (rb, rs), (cb, cs) = reference, candidate
         if len(rb) == 0:
             return {"rows": 0, "maxAbsProbDiff": 0.0, "labelAgreement": 1.0, "maxBoxDiffPx": 0.0}
-        agree = float((ious(rb, cb) >= AGREEMENT_IOU).mean())
+        agree = float(boxes_agree(rb, cb).mean())
         return {"rows": len(rb), "maxAbsProbDiff": float(np.abs(rs - cs).max()), "labelAgreement": agree,
                 "maxBoxDiffPx": float(np.abs(rb - cb).max())}
     if not reference:
@@ -176,7 +184,7 @@ def box_parity(kind: str, reference: Any, candidate: Any) -> dict[str, Any]:
         if same and len(r["scores"]):
             score_diff = max(score_diff, float(np.abs(r["scores"] - c["scores"]).max()))
             box_diff = max(box_diff, float(np.abs(r["boxes"] - c["boxes"]).max()))
-            same = bool((ious(r["boxes"], c["boxes"]) >= AGREEMENT_IOU).all())
+            same = bool(boxes_agree(r["boxes"], c["boxes"]).all())
         agree += int(same)
     return {"rows": len(reference), "maxAbsProbDiff": score_diff, "labelAgreement": agree / len(reference), "maxBoxDiffPx": box_diff}
 

@@ -123,9 +123,14 @@ def targets_of(rows: Sequence[BoxRow], labels: Sequence[str], size: int, device:
 
 def padded_detections(boxes: Any, scores: Any, labels: Any, size: Any, image_size: int, k: int) -> tuple[Any, Any, Any, Any]:
     """One image's detections (square-input pixels) in its own pixels, padded to ``k``: ``[k, 4]``, ``[k]``,
-    ``[k]`` label indices (1..C; 0 pads) and how many are real. What the exported graph computes too."""
+    ``[k]`` label indices (1..C; 0 pads) and how many are real. What the exported graph computes too.
+
+    torchvision's FCOS scores index 0 like any class; it is never a target, so training pushes it down, but
+    a barely trained head can still rank it: such detections name no class and are dropped here."""
     import torch
 
+    real = labels > 0
+    boxes, scores, labels = boxes[real], scores[real], labels[real]
     n = boxes.shape[0]
     scale = torch.stack([size[0], size[1], size[0], size[1]]) / image_size
     boxes = torch.cat([boxes * scale, boxes.new_zeros((k, 4))], 0)[:k]

@@ -151,3 +151,32 @@ def test_the_baselines_and_metrics_of_grounding() -> None:
     baselines = grounding_baselines(rows, rows)
     assert baselines["largest-box"]["accuracy"] == 0.5  # right for the big product, wrong for the small one
     assert baselines["centre-box"]["accuracy"] == 0.0
+
+
+@pytest.mark.parametrize(("reference", "candidate", "agree"), [
+    ([10, 10, 50, 50], [10.2, 10, 50, 50.1], True),   # a fraction of a pixel apart
+    ([30, 30, 30, 30], [30, 30, 30, 30], True),        # the same zero-area box (IoU 0, no corner moved)
+    ([30, 30, 30, 30], [31, 30, 31, 30], False),       # a zero-area box a pixel away
+    ([10, 10, 50, 50], [20, 10, 60, 50], False),       # overlapping, a different answer
+])
+def test_the_parity_check_compares_boxes_by_overlap_or_by_corners(reference: list[float], candidate: list[float], agree: bool) -> None:
+    from trainer_agent_jobs.convert.box_export import box_parity
+
+    r, c = np.asarray([reference], dtype=np.float32), np.asarray([candidate], dtype=np.float32)
+    assert box_parity("grounding", (r, np.asarray([0.5])), (c, np.asarray([0.5])))["labelAgreement"] == float(agree)
+    detection = box_parity("detection", [{"boxes": r, "scores": np.asarray([0.5]), "labels": np.asarray(["mug"])}],
+                           [{"boxes": c, "scores": np.asarray([0.5]), "labels": np.asarray(["mug"])}])
+    assert detection["labelAgreement"] == float(agree)
+
+
+def test_detections_of_the_background_index_are_dropped_and_the_rest_padded() -> None:
+    import torch
+
+    from trainer_agent_jobs.train.detection import padded_detections
+
+    boxes = torch.tensor([[0.0, 0.0, 32.0, 32.0], [8.0, 8.0, 16.0, 16.0], [4.0, 4.0, 60.0, 60.0]])
+    out_boxes, scores, labels, count = padded_detections(boxes, torch.tensor([0.9, 0.8, 0.7]), torch.tensor([2, 0, 1]),
+                                                         torch.tensor([128.0, 64.0]), 64, 4)
+    assert int(count[0]) == 2 and labels.tolist() == [2, 1, 0, 0]
+    assert np.allclose(scores.numpy(), [0.9, 0.7, 0, 0])
+    assert np.allclose(out_boxes[:2].numpy(), [[0, 0, 64, 32], [8, 4, 120, 60]])
