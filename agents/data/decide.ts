@@ -1,5 +1,6 @@
 import { DataOperation, type DataProfile, type DataSource } from '../jobs/data-spec.js';
 import type { Modality, Objective, Task } from '../task/task-spec.js';
+import { isBoxTask } from './boxes.js';
 
 /** The task as the Data agent sees it. */
 export interface DataTask {
@@ -32,6 +33,8 @@ const op = (raw: Record<string, unknown>): DataOperation => DataOperation.parse(
  * Unlabelled rows are left for the Model agent, whose teacher labels them once a small model misses.
  */
 export function decideDataOperations(task: DataTask, roles: DataSource['role'][]): DataOperation[] {
+  // Boxes have no text to clean and no class label to correct: the data job checks and deduplicates them itself.
+  if (isBoxTask(task.task)) return [];
   const ops: DataOperation[] = [op({ op: 'clean' }), op({ op: 'dedupe', near: task.modality === 'text' })];
   if (roles.some((r) => r === 'train' || r === 'eval') && task.task !== 'tabular-regression') ops.push(op({ op: 'label-errors', action: 'correct' }));
   return ops;
@@ -48,6 +51,7 @@ const augmentable = (task: DataTask): boolean => task.modality !== 'tabular';
  */
 export function decideFromProfile(task: DataTask, profile: DataProfile): DataOperation[] {
   const ops: DataOperation[] = [];
+  if (isBoxTask(task.task)) return ops;
   if (augmentable(task) && profile.classes.length > 1 && profile.minorityRatio < AUGMENT_BELOW_MINORITY_RATIO) {
     ops.push(op({ op: 'augment', targetMinorityRatio: 0.5, maxFactor: maxAugmentFactor(task) }));
   }
@@ -70,6 +74,7 @@ export const MIN_ROWS_AFTER_REDUCE = 20_000;
  */
 export function boundProfileOperations(task: DataTask, profile: DataProfile, ops: readonly DataOperation[]): DataOperation[] {
   const out: DataOperation[] = [];
+  if (isBoxTask(task.task)) return out; // augment and reduce act on class labels, not on boxes
   const augment = ops.find((o) => o.op === 'augment');
   if (augment && augment.op === 'augment' && augmentable(task) && profile.classes.length > 1 && profile.minorityRatio < 1) {
     out.push(op({ op: 'augment', targetMinorityRatio: Math.min(1, Math.max(profile.minorityRatio, augment.targetMinorityRatio)), maxFactor: Math.min(maxAugmentFactor(task), Math.max(1, augment.maxFactor)) }));

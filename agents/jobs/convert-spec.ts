@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { BoxExample } from '../server/api-doc-boxes.js';
 import { ServingProfile } from '../server/estimate.js';
 
 /** Limits of the parity check between the trained model and its ONNX export. */
@@ -93,14 +94,18 @@ export const ConvertJobResult = z.object({
   framework: z.enum(['sklearn', 'torch']),
   task: z.string(),
   modality: z.string(),
-  inputName: z.enum(['text', 'pixels', 'features']).describe('the ONNX graph input; clients send `text` or `image`; features: one input per table column (see tabular)'),
-  labels: z.array(z.string()).describe('class names in probability-column order; empty for a regression model'),
+  inputName: z.enum(['text', 'pixels', 'features', 'pixel_values']).describe('the ONNX graph input; clients send `text` or `image` (grounding: `image` and `query`); features: one input per table column (see tabular)'),
+  labels: z.array(z.string()).describe('class names in probability-column order; empty for a regression model and for visual grounding'),
   rows: z.object({ source: z.string(), count: z.number().int().min(0) }),
   parity: ParityResult,
   precision: z.enum(['fp32', 'int8', 'fp16']),
   runtime: z.enum(['onnxruntime', 'onnxruntime+tensorrt']),
   tensorrt: z.object({ available: z.boolean(), note: z.string() }),
-  accuracy: z.object({ onnx: z.number().nullable(), reference: z.number().nullable() }),
+  accuracy: z.object({
+    onnx: z.number().nullable(),
+    reference: z.number().nullable(),
+    measure: z.string().optional().describe('what accuracy means here when not label accuracy: Acc@0.5 (grounding), mAP@0.5 (detection)'),
+  }),
   variants: z.array(PrecisionVariant),
   format: z.literal('onnx'),
   modelBytes: z.number().int().min(0),
@@ -113,6 +118,8 @@ export const ConvertJobResult = z.object({
   benchmark: z.looseObject({ saturationQps: z.number(), peakRssBytes: z.number() }),
   profile: ServingProfile.describe('serving profile for estimateReplicas, from the benchmark'),
   notes: z.array(z.string()),
+  example: BoxExample.optional().describe('box models: a held-out image (and query) with the converted model\'s answer, for the API document'),
+  maxDetections: z.number().int().positive().optional().describe('detection: K, boxes per image in the outputs'),
   timings: z.object({
     exportSeconds: z.number().min(0).describe('loading the trained model and exporting it to ONNX'),
     benchmarkSeconds: z.number().min(0).optional(),

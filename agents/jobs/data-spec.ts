@@ -5,7 +5,7 @@ import { Modality, Task } from '../task/task-spec.js';
 export const DataSource = z.object({
   name: z.string().min(1).max(63),
   uri: z.string().min(1).max(2048).describe('file:///abs/path or file:relative/path (relative to the working directory)'),
-  format: z.enum(['csv', 'jsonl', 'imagefolder', 'parquet']).describe('parquet: tables only (tabular tasks)'),
+  format: z.enum(['csv', 'jsonl', 'imagefolder', 'parquet', 'coco']).describe('parquet: tables only (tabular tasks); coco: COCO-style JSON with boxes (detection, grounding); jsonl lines {image, query, box} for grounding'),
   role: z.enum(['train', 'eval', 'test', 'unlabelled']).default('train'),
   textColumn: z.string().min(1).max(128).default('text'),
   labelColumn: z.string().min(1).max(128).default('label'),
@@ -127,6 +127,32 @@ export const TableProfile = z.object({
   excluded: z.array(z.object({ column: z.string(), excluded: z.string(), reason: z.string() })),
 });
 export type TableProfile = z.infer<typeof TableProfile>;
+/** One reason annotations could not be used, with how many and a few examples (file and line or annotation id). */
+export const BoxProblem = z.object({
+  reason: z.string(),
+  description: z.string(),
+  count: z.number().int().min(0),
+  examples: z.array(z.string()).max(5),
+});
+
+/** What the data job measured of box data (visual grounding, object detection). */
+export const BoxProfile = z.object({
+  task: z.enum(['grounding', 'detection']),
+  images: z.number().int().min(0),
+  annotations: z.number().int().min(0).describe('boxes kept (grounding: one per query)'),
+  emptyImages: z.number().int().min(0).describe('images without a box (detection negatives)'),
+  perImage: Distribution.describe('boxes (grounding: queries) per image'),
+  classesPerImage: Distribution.describe('distinct categories (grounding: queries) per image'),
+  widthPx: Distribution,
+  heightPx: Distribution,
+  relativeArea: Distribution.describe('box area / image area'),
+  aspectRatio: Distribution.describe('box width / height'),
+  clipped: z.number().int().min(0).describe('boxes that reached past the image edge, clipped to it'),
+  dropped: z.number().int().min(0).describe('annotations left out (reasons in problems)'),
+  problems: z.array(BoxProblem),
+  queries: z.object({ distinct: z.number().int().min(0), top: z.array(z.object({ query: z.string(), count: z.number().int() })).max(10) }).optional(),
+});
+export type BoxProfile = z.infer<typeof BoxProfile>;
 
 /** What the data job measured: the Data agent's perception. */
 export const DataProfile = z.object({
@@ -164,6 +190,7 @@ export const DataProfile = z.object({
   reducedFrom: z.number().int().min(0).optional(),
   table: TableProfile.optional().describe('tables: column types, missing values, columns left out (identifiers, leakage)'),
   invalidRows: z.number().int().min(0),
+  boxes: BoxProfile.optional().describe('box tasks (visual grounding, object detection)'),
 });
 export type DataProfile = z.infer<typeof DataProfile>;
 

@@ -41,6 +41,18 @@ export const TrainJobSpec = z.object({
 });
 export type TrainJobSpec = z.infer<typeof TrainJobSpec>;
 
+/** Box models' image input: resized (stretched) to a square, scaled, normalised, CHW (serving's preprocessing.json). */
+export const SquareImageInput = z.object({
+  kind: z.literal('image'),
+  height: z.number().int().positive(),
+  width: z.number().int().positive(),
+  channels: z.literal(3),
+  mean: z.array(z.number()).length(3),
+  std: z.array(z.number()).length(3),
+  scale: z.number().positive(),
+  layout: z.literal('chw'),
+});
+
 /** How a served model takes its input; the conversion job builds the ONNX graph's input from this. */
 export const ModelInput = z.discriminatedUnion('kind', [
   z.object({
@@ -67,6 +79,17 @@ export const ModelInput = z.discriminatedUnion('kind', [
       column: z.string().describe('the column name in the source data'),
     })).min(1),
   }),
+  z.object({
+    kind: z.literal('grounding'),
+    image: SquareImageInput,
+    tokenizer: z.string().describe('tokenizer.json inside model/: the query is tokenised with it'),
+    maxLength: z.number().int().positive().describe('tokens per query, special tokens included'),
+  }),
+  z.object({
+    kind: z.literal('detection'),
+    image: SquareImageInput,
+    maxDetections: z.number().int().positive().describe('K: boxes per image at most (outputs are padded to K)'),
+  }),
 ]);
 export type ModelInput = z.infer<typeof ModelInput>;
 
@@ -77,7 +100,7 @@ export const ModelManifest = z.object({
   modality: Modality,
   modelId: z.string(),
   family: z.string(),
-  labels: z.array(z.string()).describe('class names in probability-column order; empty for a regression model'),
+  labels: z.array(z.string()).describe('class names in output order; empty for a regression model and for visual grounding (the query names what to find)'),
   input: ModelInput,
   files: z.record(z.string(), z.string()).describe('role → file name inside model/, e.g. {"model": "model.joblib"}'),
   packageVersions: z.record(z.string(), z.string()).default({}),
@@ -114,6 +137,21 @@ export const ClassReport = z.object({
   label: z.string(), precision: z.number(), recall: z.number(), f1: z.number(), support: z.number().int(),
 });
 
+/**
+ * How a box model did beside the trivial baselines, on the same scored rows. Grounding: `accuracy` is
+ * Acc@0.5 (IoU >= 0.5 counts), `iou` the mean IoU; baselines `largest-box` (the largest annotated box of
+ * the image) and `centre-box` (a median-sized box at the centre). Detection: `map` is mAP@0.5:0.95,
+ * `map50` mAP@0.5, `map75` mAP@0.75; baseline `centre-box` with the most frequent label.
+ */
+export const BoxEvaluation = z.object({
+  task: z.enum(['grounding', 'detection']),
+  images: z.number().int().min(0).describe('images the scored rows come from'),
+  iouThreshold: z.number().min(0).max(1),
+  baselines: z.record(z.string(), z.record(z.string(), z.number())),
+  perClassAp: z.record(z.string(), z.number()).optional().describe('detection: AP@0.5:0.95 per class'),
+});
+export type BoxEvaluation = z.infer<typeof BoxEvaluation>;
+
 /** `result.json` of the train job. */
 export const TrainJobResult = z.object({
   kind: z.literal('train'),
@@ -142,6 +180,7 @@ export const TrainJobResult = z.object({
   modelDir: z.string(),
   packageVersions: z.record(z.string(), z.string()),
   training: TrainingDetails.optional(),
+  boxes: BoxEvaluation.optional().describe('box tasks: the trivial baselines scored on the same rows, per-class AP'),
 });
 export type TrainJobResult = z.infer<typeof TrainJobResult>;
 

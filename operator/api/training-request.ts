@@ -33,7 +33,7 @@ export const DATA_URI_PATTERN = '^(file:|pvc://|s3://|https://|configmap://)\\S+
 export const DataSource = z.strictObject({
   name: dnsLabel,
   uri: z.string().min(6).max(2048).regex(new RegExp(DATA_URI_PATTERN)),
-  format: z.enum(['csv', 'jsonl', 'imagefolder', 'parquet']).describe('parquet: tables (tabular tasks); csv and jsonl hold texts or tables'),
+  format: z.enum(['csv', 'jsonl', 'imagefolder', 'parquet', 'coco']).describe('parquet: tables (tabular tasks); csv and jsonl hold texts or tables; coco: COCO-style JSON (images, annotations with bbox, categories) for detection and grounding; jsonl for grounding holds {image, query, box} lines'),
   role: z.enum(['train', 'eval', 'test', 'unlabelled']).default('train'),
   textColumn: z.string().min(1).max(128).default('text'),
   labelColumn: z.string().min(1).max(128).default('label'),

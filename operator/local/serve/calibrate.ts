@@ -25,16 +25,18 @@ export interface CalibrateOptions {
 export async function calibrateServedProfile(o: CalibrateOptions):
   Promise<{ profile: ServingProfile; sweep: SweepPoint[]; closedLoopSaturationQps: number; probes: OpenLoopProbe[] }> {
   const rows = (await readFile(o.referencePredictions, 'utf8')).split('\n').filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as { text?: string; image?: string; features?: Record<string, unknown> });
+    .map((l) => JSON.parse(l) as { text?: string; image?: string; query?: string; features?: Record<string, unknown> });
   if (rows.length === 0) throw new Error(`no rows in ${o.referencePredictions}`);
   const server = await startServer({ repositoryDir: o.repositoryDir, model: o.model });
   try {
-    const image = server.model.kind === 'image';
+    const image = server.model.kind !== 'text';
     const base = dirname(o.referencePredictions);
     const table = server.model.tabular ? { ...server.model, tabular: server.model.tabular } : undefined;
     const bodies = table ? tableBodies(table, rows) : await Promise.all(rows.slice(0, 500).map(async (r) => {
       const data = image ? (await readFile(isAbsolute(r.image!) ? r.image! : join(base, r.image!))).toString('base64') : r.text ?? '';
-      return JSON.stringify({ inputs: [{ name: image ? 'image' : 'text', datatype: 'BYTES', shape: [1, 1], data: [data] }] });
+      // Grounding rows carry their query as a second input.
+      const query = r.query !== undefined ? [{ name: 'query', datatype: 'BYTES', shape: [1, 1], data: [r.query] }] : [];
+      return JSON.stringify({ inputs: [{ name: image ? 'image' : 'text', datatype: 'BYTES', shape: [1, 1], data: [data] }, ...query] });
     }));
     return await profileServedModel({
       url: `${server.url}/v2/models/${o.model}/infer`, bodies,

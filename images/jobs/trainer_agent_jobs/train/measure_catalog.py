@@ -177,14 +177,21 @@ def measure_image(entry: dict[str, Any], work: Path) -> Measurement:
     return Measurement(entry["id"], parameters, (work / "model.onnx").stat().st_size, latency, speed)
 
 
-def classifier_entries(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The torch classifiers this module measures (image generation entries have generation/measure.py)."""
-    return [e for e in entries if e["framework"] == "torch" and "image-generation" not in e["tasks"]]
+def measurable(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The torch entries measured here: not image generation (generation/measure.py measures those), and not
+    those whose weights come from a hub: they are stated from their published model (building them means
+    downloading hundreds of MB, which tests never do)."""
+    return [e for e in entries if e["framework"] == "torch" and "image-generation" not in e["tasks"]
+            and not str(e["source"]).startswith("pretrained:hub:")]
 
 
 def measure(entry: dict[str, Any], texts: list[str]) -> Measurement:
     """One entry, in a scratch directory."""
     with tempfile.TemporaryDirectory() as tmp:
+        if set(entry["tasks"]) & {"visual-grounding", "object-detection"}:
+            from .measure_boxes import measure_box_entry
+
+            return Measurement(entry["id"], *measure_box_entry(entry, Path(tmp)))
         if "text" in entry["modalities"]:
             return measure_text(entry, texts, Path(tmp))
         return measure_image(entry, Path(tmp))
@@ -234,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
 
     select_device("cpu")
     texts = [json.loads(line)["text"] for line in Path(args.corpus).read_text().splitlines() if line.strip()]
-    entries = classifier_entries(load_catalog(Path(args.catalog)))
+    entries = measurable(load_catalog(Path(args.catalog)))
     measurements = [measure(e, texts) for e in entries]
     problems = [p for e, m in zip(entries, measurements) for p in disagreements(e, m)]
     sys.stdout.write(json.dumps([m.to_json() for m in measurements], indent=2) + "\n")

@@ -14,13 +14,14 @@ CATALOG = REPO_ROOT / "agents" / "model" / "catalog.yaml"
 
 
 def test_every_torch_catalog_entry_agrees_with_its_measurement() -> None:
-    from trainer_agent_jobs.train.measure_catalog import classifier_entries, disagreements, load_catalog, measure
+    from trainer_agent_jobs.train.measure_catalog import disagreements, load_catalog, measurable, measure
     from trainer_agent_jobs.train.torch_env import select_device
 
     select_device("cpu")
     texts = [r["text"] for r in review_rows()]
-    entries = classifier_entries(load_catalog(CATALOG))
-    assert {e["id"] for e in entries} >= {"text-minilm-frozen", "text-minilm-finetune", "text-minilm-l3-distilled", "image-cnn-small"}
+    entries = measurable(load_catalog(CATALOG))
+    assert {e["id"] for e in entries} >= {"text-minilm-frozen", "text-minilm-finetune", "text-minilm-l3-distilled", "image-cnn-small",
+                                          "grounding-owlvit-small", "detection-fcos-small"}
     problems = []
     for entry in entries:
         measured = measure(entry, texts)

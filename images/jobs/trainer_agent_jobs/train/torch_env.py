@@ -13,7 +13,7 @@ from typing import Any
 
 def torch_missing_reason() -> str | None:
     """Why PyTorch training cannot run here, or None when it can."""
-    missing = [m for m in ("torch", "transformers", "timm") if importlib.util.find_spec(m) is None]
+    missing = [m for m in ("torch", "transformers", "timm", "torchvision", "torchmetrics") if importlib.util.find_spec(m) is None]
     if missing:
         return (f"the Python packages {missing} are not installed: the PyTorch environment is built from "
                 "images/jobs/requirements-torch.txt (the trainer image has it)")

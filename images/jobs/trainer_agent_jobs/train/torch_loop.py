@@ -152,8 +152,12 @@ class TrainingLoop:
         self, module: Any, forward: Callable[[Sequence[int]], Any], targets: np.ndarray, weights: np.ndarray,
         config: LoopConfig, device: Any, checkpoint_dir: Path, progress: Progress, stop: TerminationFlag,
         validate: Callable[[], float] | None = None, head_parameters: Sequence[Any] = (),
+        loss: Callable[[Any, Sequence[int]], Any] | None = None,
     ) -> None:
         self.module, self.forward, self.config, self.device = module, forward, config, device
+        # Models that are not classifiers (boxes) give their own loss of (forward output, batch rows);
+        # their targets are then only a row count.
+        self.loss = loss
         self.targets, self.weights = targets.astype(np.float32), weights.astype(np.float32)
         self.checkpoint_dir, self.progress, self.stop, self.validate = checkpoint_dir, progress, stop, validate
         self.head_ids = {id(p) for p in head_parameters}
@@ -226,9 +230,12 @@ class TrainingLoop:
                 for batch in groups[position]:
                     with torch.autocast(device_type=self.device.type, dtype=dtype, enabled=dtype is not None):
                         logits = self.forward(batch.tolist())
-                    targets = torch.as_tensor(self.targets[batch], device=self.device)
-                    weights = torch.as_tensor(self.weights[batch], device=self.device)
-                    loss = soft_cross_entropy(logits, targets, weights) / len(groups[position])
+                    if self.loss is not None:
+                        loss = self.loss(logits, batch.tolist()) / len(groups[position])
+                    else:
+                        targets = torch.as_tensor(self.targets[batch], device=self.device)
+                        weights = torch.as_tensor(self.weights[batch], device=self.device)
+                        loss = soft_cross_entropy(logits, targets, weights) / len(groups[position])
                     scaler.scale(loss).backward()
                     loss_value += float(loss.detach())
                     rows += len(batch)
