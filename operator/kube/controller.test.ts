@@ -9,6 +9,7 @@ import type { Estimate } from '../../agents/server/estimate.js';
 import { createLogger } from '../observability/logger.js';
 import type { Observed, ObservedSource } from '../pipeline/types.js';
 import { ArtifactStore } from './artifacts.js';
+import type { TrainJob } from './builders/train-job.js';
 import type { ClusterApi, ClusterView } from './client.js';
 import { OperatorConfig } from './config.js';
 import { TrainingRequestController, podsOfJob, type ReconcileFn } from './controller.js';
@@ -17,7 +18,7 @@ const quiet = createLogger({ destination: new Writable({ write: (_c, _e, cb) => 
 
 /** A cluster in memory: one TrainingRequest and whatever the controller creates; reads are cache reads. */
 function fakeCluster(request: Record<string, any>) {
-  const state = { request: request as Record<string, any> | undefined, jobs: [] as V1Job[], pods: [] as V1Pod[], deployment: undefined as V1Deployment | undefined, applied: [] as KubernetesObject[], events: [] as { reason?: string; message?: string }[], statusPatches: [] as unknown[], created: 0, secretReads: 0 };
+  const state = { request: request as Record<string, any> | undefined, jobs: [] as V1Job[], pods: [] as V1Pod[], deployment: undefined as V1Deployment | undefined, applied: [] as KubernetesObject[], events: [] as { reason?: string; message?: string }[], statusPatches: [] as unknown[], created: 0, secretReads: 0, trainJobs: [] as TrainJob[], workloadMessage: undefined as string | undefined };
   const api: ClusterApi = {
     patchRequestStatus: async (_ns, _n, patch) => {
       state.statusPatches.push(patch);
@@ -34,6 +35,8 @@ function fakeCluster(request: Record<string, any>) {
     },
     apply: async (o) => (state.applied.push(o), o),
     createEvent: async (e) => void state.events.push(e),
+    createTrainJob: async (t) => (state.trainJobs.push(t), t),
+    readWorkloadMessage: async () => state.workloadMessage,
     readSecretKey: async () => (state.secretReads++, 'sk-secret'),
     readConfigMap: async () => undefined,
   };
@@ -42,6 +45,7 @@ function fakeCluster(request: Record<string, any>) {
     jobs: () => state.jobs,
     pods: (_ns, job) => podsOfJob(state.pods, job),
     deployment: () => state.deployment,
+    trainJobs: () => state.trainJobs,
   };
   return { api, view, state };
 }
