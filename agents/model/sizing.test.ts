@@ -27,6 +27,7 @@ describe('sizeTraining', () => {
     { name: 'only nodes given: GPUs per node follow the work', input: base({ rows: rowsFor(4), overrides: { nodes: 2 } }), placement: { nodes: 2, gpusPerNode: 3, processesPerNode: 3 } },
     { name: 'only GPUs per node given: nodes follow the work', input: base({ rows: rowsFor(20), hyperparameters: { mode: 'finetune', epochs: 3, batchSize: 256 }, overrides: { gpusPerNode: 4 } }), placement: { nodes: 4, gpusPerNode: 4, processesPerNode: 4 } },
     { name: 'the backend caps nodes and GPUs per node', input: base({ rows: rowsFor(100), hyperparameters: { mode: 'finetune', epochs: 3, batchSize: 512 }, limits: { maxGpusPerNode: 4, maxNodes: 2 } }), placement: { nodes: 2, gpusPerNode: 4, processesPerNode: 4 } },
+    { name: 'spec.resources is not cut down to the backend\'s limits: 16 GPUs per node on 8-GPU nodes (the scheduler then says why it waits)', input: base({ overrides: { gpusPerNode: 16 } }), placement: { nodes: 1, gpusPerNode: 16, processesPerNode: 16 } },
     { name: 'no GPUs: one process on one CPU node', input: base({ gpu: false, rows: rowsFor(20) }), placement: { nodes: 1, gpusPerNode: 0, processesPerNode: 1 } },
     { name: 'no GPUs but two nodes asked for: one gloo process per CPU node', input: base({ gpu: false, overrides: { nodes: 2 } }), placement: { nodes: 2, gpusPerNode: 0, processesPerNode: 1 } },
     { name: 'gpu.count 0 trains on CPUs', input: base({ overrides: { gpusPerNode: 0 } }), placement: { nodes: 1, gpusPerNode: 0, processesPerNode: 1 } },

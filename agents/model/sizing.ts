@@ -96,8 +96,12 @@ function spread(gpus: number, maxPerNode: number): { nodes: number; perNode: num
 export function sizeTraining(input: SizingInput): Sizing {
   const { entry, overrides, limits } = input;
   const h = input.hyperparameters;
+  // The backend's limits bound what the agent decides; what spec.resources asks for is bounded by the
+  // schema only (a request for more GPUs than a node has then waits, saying why, and is not cut down).
   const gpusPerNodeCap = Math.min(limits.maxGpusPerNode, BOUNDS.gpusPerNode);
   const nodesCap = Math.min(limits.maxNodes, BOUNDS.nodes);
+  const fixedNodes = overrides.nodes !== undefined ? Math.min(overrides.nodes, BOUNDS.nodes) : undefined;
+  const fixedPerNode = overrides.gpusPerNode !== undefined ? Math.min(overrides.gpusPerNode, BOUNDS.gpusPerNode) : undefined;
   const notes: string[] = [];
   const trains = entry.framework === 'torch' && h['mode'] !== 'frozen';
   const useGpu = input.gpu && overrides.gpusPerNode !== 0;
@@ -118,17 +122,15 @@ export function sizeTraining(input: SizingInput): Sizing {
   let perNode: number;
   if (!useGpu) {
     // CPUs: one process per node; several nodes only when asked (gloo across them).
-    nodes = Math.min(overrides.nodes ?? 1, nodesCap);
+    nodes = fixedNodes ?? 1;
     perNode = 0;
     if (nodes > 1) notes.push(`Training on ${nodes} CPU nodes (spec.resources.nodes), one process each, gradients averaged over gloo.`);
-  } else if (overrides.gpusPerNode !== undefined && overrides.nodes !== undefined) {
-    nodes = Math.min(overrides.nodes, nodesCap);
-    perNode = Math.min(overrides.gpusPerNode, gpusPerNodeCap);
+  } else if (fixedPerNode !== undefined && fixedNodes !== undefined) {
+    nodes = fixedNodes;
+    perNode = fixedPerNode;
     notes.push(`Placement from spec.resources: ${nodes} node(s) × ${perNode} GPU(s).`);
   } else {
     const target = Math.max(60, Math.min(TARGET_SECONDS, input.secondsLeft ?? TARGET_SECONDS));
-    const fixedNodes = overrides.nodes !== undefined ? Math.min(overrides.nodes, nodesCap) : undefined;
-    const fixedPerNode = overrides.gpusPerNode !== undefined ? Math.min(overrides.gpusPerNode, gpusPerNodeCap) : undefined;
     let wanted = 1;
     if (single !== undefined && single > target) wanted = Math.ceil(single / (target * EFFICIENCY.oneNode));
     const most = (fixedPerNode ?? gpusPerNodeCap) * (fixedNodes ?? nodesCap);

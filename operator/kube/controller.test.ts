@@ -215,7 +215,7 @@ describe('TrainingRequestController: training across nodes', () => {
   it("asks Kueue's Workload why a suspended Job waits", async () => {
     const cluster = fakeCluster(request());
     cluster.state.workloadMessage = "couldn't assign flavors to pod set main: insufficient quota for nvidia.com/gpu (Pending)";
-    cluster.state.jobs.push({ metadata: { name: 'spam-train-1-abc', uid: 'uid-j', labels: { 'kueue.x-k8s.io/queue-name': 'team-a' }, ownerReferences: [{ apiVersion: 'traineragent.io/v1alpha1', kind: 'TrainingRequest', name: 'spam', uid: 'uid-1' }] }, spec: { suspend: true }, status: {} } as V1Job);
+    cluster.state.jobs.push({ metadata: { name: 'spam-train-1-abc', uid: 'uid-j', labels: { 'kueue.x-k8s.io/queue-name': 'team-a' }, ownerReferences: [{ apiVersion: 'traineragent.io/v1alpha1', kind: 'TrainingRequest', name: 'spam', uid: 'uid-1' }] }, spec: { suspend: true }, status: {} } as unknown as V1Job);
     let seen: Observed['jobs'] = {};
     const reconcile: ReconcileFn = async (req, observed) => ((seen = observed.jobs), { actions: [], status: { ...req.status, phase: 'Training' }, requeue: true });
     await controllerFor(cluster, mkdtempSync(join(tmpdir(), 'ta-ctl-')), { reconcile }).reconcile('team-a', 'spam');

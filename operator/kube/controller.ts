@@ -22,6 +22,9 @@ import type { OperatorConfig } from './config.js';
 import { jobState, observeJob, observeServing, observeTrainJob } from './observe.js';
 import type { ResolvedSources } from './sources.js';
 
+/** How often a request whose Job waits in a Kueue queue reads the queue's reason again. */
+export const QUEUED_RECHECK_SECONDS = 30;
+
 /** The pipeline's entry point (injected so the controller is tested without the agents). */
 export type ReconcileFn = (request: TrainingRequest, observed: Observed, deps: ReconcileDeps) => Promise<ReconcileResult>;
 
@@ -135,8 +138,10 @@ export class TrainingRequestController {
     metrics?.phase(key, namespace, result.status.phase);
     const outcome: ReconcileOutcome = { calls, ...(result.status.phase ? { phase: result.status.phase } : {}) };
     if (result.requeue) {
-      // A safety net only: watch events on Jobs, Pods and the Deployment drive progress.
-      const base = this.deps.config.requeueWhileRunningSeconds * 1000;
+      // A safety net only: watch events on Jobs, Pods and the Deployment drive progress. Kueue's
+      // reason for holding a Job lives in its Workload, which nothing here watches: ask again soon.
+      const queued = Object.values(observed.jobs).some((j) => j.waiting?.reason === 'Queued');
+      const base = Math.min(this.deps.config.requeueWhileRunningSeconds, queued ? QUEUED_RECHECK_SECONDS : Infinity) * 1000;
       outcome.requeueAfterMs = Math.round(base * (0.8 + 0.4 * (this.deps.random ?? Math.random)()));
     }
     return outcome;

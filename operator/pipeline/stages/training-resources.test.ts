@@ -35,7 +35,9 @@ async function reconcileWith(spec: Partial<TrainingRequest['spec']>, train: (job
 
 describe('model stage: where training runs, and what it may spend', () => {
   it('spec.resources.nodes spreads a fine-tuning job over nodes; the name leaves room for what engines append', async () => {
-    const { wanted } = await reconcileWith({ resources: { gpu: { count: 1 }, nodes: 2 } });
+    const { wanted, result } = await reconcileWith({ resources: { gpu: { count: 1 }, nodes: 2 }, budget: { maxAttempts: 2, maxGpuHours: 5 } });
+    expect(result.status.plan!.steps.find((s) => s.id === 'size-training')!.description).toBe('Size each fine-tuning attempt: 1 GPU(s) per node on 2 node(s) as spec.resources says (torchrun, DistributedDataParallel; the attempt\'s note gives the reasoning); stop a Job when the budget of 5 GPU-hours runs out and keep the best attempt so far.');
+    expect(result.status.attempts![0]!.note).toMatch(/Placement from spec\.resources: 2 node\(s\) × 1 GPU\(s\)\. GPU-hour budget: 5\.00 GPU-hours left/);
     expect(wanted).toHaveLength(1);
     expect(wanted[0]).toMatchObject({ gpu: true, placement: { nodes: 2, gpusPerNode: 1, processesPerNode: 1 } });
     expect(wanted[0]!.name.length).toBeLessThanOrEqual(51);
@@ -46,6 +48,9 @@ describe('model stage: where training runs, and what it may spend', () => {
     expect(wanted[0]!.placement).toBeUndefined();
     expect(wanted[0]!.gpu).toBe(true);
     expect(result.status.attempts![0]!.note).toMatch(/One GPU: training takes/);
+    expect(result.status.plan!.steps.find((s) => s.id === 'size-training')!.description).toMatch(/^Size each fine-tuning attempt: GPUs per node and nodes from the model size, the rows, the deadline and the GPU-hour budget/);
+    const cpu = await reconcile(requestFixture({ requirement }), observedFixture({ frameworks: ['torch'] }), { brain, now });
+    expect(cpu.status.plan!.steps.map((s) => s.id)).not.toContain('size-training');
   });
 
   it('a Job the scheduler cannot place keeps the request Pending with the scheduler\'s reason, not Failed', async () => {
@@ -76,7 +81,7 @@ describe('model stage: where training runs, and what it may spend', () => {
   });
 
   it('a budget that cannot pay for a minute of the placement starts nothing', async () => {
-    const { wanted, result } = await reconcileWith({ resources: { gpu: { count: 2 } }, budget: { maxGpuHours: 0.02 } });
+    const { wanted, result } = await reconcileWith({ resources: { gpu: { count: 2 } }, budget: { maxAttempts: 4, maxGpuHours: 0.02 } });
     expect(wanted).toEqual([]);
     expect(condition(result, 'Stalled')).toMatchObject({ status: 'True', reason: 'GpuBudgetExhausted' });
   });
