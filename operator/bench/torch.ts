@@ -109,7 +109,7 @@ export async function benchTorch(python: string, options: { fresh: boolean; seco
     const url = `${server.url}/v2/models/${MODEL}/infer`;
     const served = await rowsPerSecond(batches, options.seconds, async (b) => {
       const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ inputs: [{ name: 'text', datatype: 'BYTES', shape: [b.length], data: b }] }) });
+        body: JSON.stringify({ inputs: [{ name: 'text', datatype: 'BYTES', shape: [b.length, 1], data: b }] }) });
       if (!response.ok) throw new Error(`${response.status} ${await response.text()}`);
       await response.arrayBuffer();
     });

@@ -158,3 +158,54 @@ describe('reconcile: the whole pipeline over observed jobs', () => {
     expect(result.status.attempts?.[0]?.metrics.accuracy).toBe(0.99);
   });
 });
+
+describe('reconcile: limits are judged on what is delivered, and the target on enough rows', () => {
+  it('a converted model over the byte limit is not deployed, and TargetMet says why', async () => {
+    const request = requestFixture({ requirement: 'Classify emails as spam or ham with accuracy of at least 98%. The model file must be smaller than 2 MB.' });
+    const { result, ran } = await drive(request, (job) => (job.kind === 'convert'
+      ? { state: 'Succeeded', result: { ...convertResultFixture(`${job.outDir}/model-repository`), modelBytes: 3_080_000 } }
+      : succeed(() => 0.99)(job)));
+    expect(ran.at(-1)?.kind).toBe('convert');
+    expect(overall(result)).toEqual(['Stalled']);
+    expect(condition(result, 'TargetMet')).toMatchObject({ status: 'False', reason: 'ConvertedModelOverLimit' });
+    expect(condition(result, 'Stalled')?.message).toMatch(/3,080,000 bytes, over the limit of 2,000,000/);
+    expect(result.actions.some((a) => a.kind === 'serve')).toBe(false);
+  });
+
+  it('a point estimate over too few evaluated rows asks for more labelled data instead of claiming the target', async () => {
+    const { result } = await drive(requestFixture({ serving: { enabled: false } }), (job) => (job.kind === 'train'
+      ? { state: 'Succeeded', result: { ...trainResultFixture('x', 1, 0.98, `${job.outDir}/model`), evaluation: { method: 'holdout', rows: 20 }, intervals: { accuracy: { low: 0.83, high: 1 } } } }
+      : succeed(() => 1)(job)));
+    expect(result.status.phase).toBe('AwaitingInput');
+    expect(condition(result, 'TargetMet')).toMatchObject({ status: 'False', reason: 'TooFewEvaluationRows' });
+    expect(result.status.question).toMatch(/only 20 labelled rows: at least 50/);
+  });
+
+  it('a met target whose interval reaches below it says the margin is uncertain', async () => {
+    const { result } = await drive(requestFixture({ serving: { enabled: false } }), (job) => (job.kind === 'train'
+      ? { state: 'Succeeded', result: { ...trainResultFixture('x', 0.985, 0.98, `${job.outDir}/model`), intervals: { accuracy: { low: 0.975, high: 0.99 } } } }
+      : succeed(() => 0.99)(job)));
+    expect(condition(result, 'TargetMet')?.status).toBe('True');
+    expect(condition(result, 'TargetMet')?.message).toMatch(/95% 0\.975–0\.990.*margin is uncertain/);
+  });
+
+  it.each([
+    { name: 'without torch, a GPU request still trains scikit-learn models and asks no GPU', frameworks: ['sklearn'] as const, gpu: false, runtime: 'sklearn' },
+  ])('$name', async ({ frameworks, gpu, runtime }) => {
+    const observed = observedFixture({ gpuAvailable: true, frameworks: [...frameworks] });
+    const { ran } = await drive(requestFixture({ serving: { enabled: false } }), succeed(() => 0.99), observed);
+    const train = ran.find((j) => j.kind === 'train')!;
+    expect(train).toMatchObject({ gpu, runtime });
+  });
+
+  it('with torch and a GPU, a classic model that falls short is followed by a torch attempt that asks for the GPU', async () => {
+    const observed = observedFixture({ gpuAvailable: true, frameworks: ['sklearn', 'torch'] });
+    const accuracy = (job: JobRequest) => (String((job.spec.model as { family: string }).family).startsWith('torch') ? 0.99 : 0.9);
+    const { result, ran } = await drive(requestFixture({ serving: { enabled: false } }), succeed(accuracy), observed);
+    const trains = ran.filter((j) => j.kind === 'train');
+    expect(trains.map((j) => [j.runtime, j.gpu])).toEqual([['sklearn', false], ['torch', true]]);
+    expect(result.status.phase).toBe('Ready');
+    expect(result.status.attempts?.[1]?.note).toMatch(/climb to a frozen pretrained encoder[\s\S]*Planned: embed/);
+  });
+});
+

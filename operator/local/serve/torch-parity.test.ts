@@ -30,17 +30,24 @@ interface Served {
   server: RunningServer;
 }
 
+/** Send rows in requests of at most 32 (the model's max_batch_size, as Triton enforces). */
 async function infer(server: RunningServer, model: string, input: { name: string; data: string[] }): Promise<{ labels: string[]; probabilities: number[][] }> {
-  const response = await fetch(`${server.url}/v2/models/${model}/infer`, {
-    method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ inputs: [{ name: input.name, datatype: 'BYTES', shape: [input.data.length], data: input.data }] }),
-  });
-  expect(response.status).toBe(200);
-  const body = await response.json() as { outputs: { name: string; shape: number[]; data: (string | number)[] }[] };
-  const label = body.outputs.find((o) => o.name === 'label')!;
-  const probs = body.outputs.find((o) => o.name === 'probabilities')!;
-  const classes = probs.shape[1]!;
-  return { labels: label.data as string[], probabilities: Array.from({ length: input.data.length }, (_, i) => (probs.data as number[]).slice(i * classes, (i + 1) * classes)) };
+  const labels: string[] = [];
+  const probabilities: number[][] = [];
+  for (let start = 0; start < input.data.length; start += 32) {
+    const data = input.data.slice(start, start + 32);
+    const response = await fetch(`${server.url}/v2/models/${model}/infer`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ inputs: [{ name: input.name, datatype: 'BYTES', shape: [data.length, 1], data }] }),
+    });
+    expect(response.status).toBe(200);
+    const body = await response.json() as { outputs: { name: string; shape: number[]; data: (string | number)[] }[] };
+    const probs = body.outputs.find((o) => o.name === 'probabilities')!;
+    const classes = probs.shape[1]!;
+    labels.push(...(body.outputs.find((o) => o.name === 'label')!.data as string[]));
+    probabilities.push(...Array.from({ length: data.length }, (_, i) => (probs.data as number[]).slice(i * classes, (i + 1) * classes)));
+  }
+  return { labels, probabilities };
 }
 
 function compare(served: { labels: string[]; probabilities: number[][] }, fixture: ConvertedFixture): { maxDiff: number; agreement: number } {

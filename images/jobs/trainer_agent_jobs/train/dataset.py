@@ -12,45 +12,22 @@ from ..common.features import ImageGeometry, image_matrix, infer_geometry, texts
 from ..common.jsonl import read_jsonl
 from ..common.records import Record, from_row
 from ..common.runner import JobError
-from ..data.evaluation import FINAL
+from ..data.evaluation import FINAL, EvaluationPlan, View
 
 
 
 
 @dataclass(frozen=True)
-class ViewData:
-    """One view of the data job's evaluation plan: what a fit learns from and what it is scored on."""
+class Plan(EvaluationPlan):
+    """The data job's evaluation plan read back (views in fitting order), with the data's content digest."""
 
-    name: str
-    train: list[Record]
-    test: list[Record]
-    unlabelled: list[Record]
+    digest: str | None = None
 
 
-@dataclass(frozen=True)
-class Plan:
-    """The data job's evaluation plan, read back: every view, in the order they are fitted."""
-
-    method: str
-    folds: int | None
-    views: list[ViewData]
-    digest: str | None
-
-    @property
-    def final(self) -> ViewData:
-        """The view the deployed model learns from."""
-        return next(v for v in self.views if v.name == FINAL)
-
-    @property
-    def scored(self) -> list[ViewData]:
-        """Views whose test rows are scored: the folds in cross-validation, the final view in holdout."""
-        return [v for v in self.views if v.name != FINAL] if self.method == "cross-validation" else [self.final]
-
-
-def _read_view(root: Path, name: str, directory: str) -> ViewData:
+def _read_view(root: Path, name: str, directory: str) -> View:
     base = root / directory if directory else root
     load = lambda split: [from_row(row, f"{name}/{split}", i) for i, row in enumerate(read_jsonl(base / f"{split}.jsonl"))]  # noqa: E731
-    return ViewData(name, load("train"), load("test"), load("unlabelled"))
+    return View(name, load("train"), load("test"), load("unlabelled"))
 
 
 def load_plan(data_dir: str) -> Plan:
@@ -62,12 +39,12 @@ def load_plan(data_dir: str) -> Plan:
     if (root / "result.json").is_file():
         digest = json.loads((root / "result.json").read_text()).get("digest")
     if not (root / "evaluation.json").is_file():
-        return Plan("holdout", None, [_read_view(root, FINAL, "")], digest)
+        return Plan("holdout", None, [_read_view(root, FINAL, "")], "a single test split", digest)
     raw = json.loads((root / "evaluation.json").read_text())
     views = [_read_view(root, v["name"], v["directory"]) for v in raw["views"]]
     # Fold views first, the final view last: a teacher's fold predictions exist before a student needs them.
     views.sort(key=lambda v: v.name == FINAL)
-    return Plan(str(raw["method"]), raw.get("folds"), views, digest)
+    return Plan(str(raw["method"]), raw.get("folds"), views, str(raw.get("reason", "")), digest)
 
 
 def model_inputs(records: Sequence[Record], modality: str, geometry: ImageGeometry | None) -> Any:

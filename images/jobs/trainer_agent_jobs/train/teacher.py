@@ -14,7 +14,7 @@ from typing import Sequence
 import numpy as np
 
 from ..common.runner import JobError
-from .dataset import ViewData
+from ..data.evaluation import View
 from .trainers import PseudoLabels
 
 PREDICTIONS_DIR = "predictions"
@@ -48,7 +48,7 @@ def sharpen(probabilities: np.ndarray, temperature: float) -> np.ndarray:
     return powered / powered.sum(axis=1, keepdims=True)
 
 
-def pseudo_labels(view: ViewData, teacher_dir: str, threshold: float, max_rows: int | None,
+def pseudo_labels(view: View, teacher_dir: str, threshold: float, max_rows: int | None,
                   labels: Sequence[str], temperature: float = 1.0) -> PseudoLabels:
     """The teacher's soft labels for the view's unlabelled rows whose top probability reaches
     ``threshold`` (most confident first, at most ``max_rows``), as probabilities over ``labels``,

@@ -98,7 +98,7 @@ class Progress:
             return
         elapsed = max(1e-6, time.monotonic() - self.started)
         rate = self.samples / elapsed
-        eta = (self.total - self.done) * elapsed / max(1, self.done)
+        eta = max(0.0, (self.total - self.done) * elapsed / max(1, self.done))
         events.progress("train", min(self.done, self.total), self.total,
                         {**metric, "samplesPerSecond": round(rate, 2), "etaSeconds": round(eta, 1)})
 

@@ -20,7 +20,8 @@ from ..common.features import ImageGeometry, image_matrix, infer_geometry
 from ..common.records import Record
 from ..common.runner import JobError
 from ..common.schemas import validate
-from .dataset import ViewData, encode_labels
+from ..data.evaluation import View
+from .dataset import encode_labels
 from .measure import file_bytes
 from .model_io import MANIFEST_FILE
 from .torch_env import Device, seed_everything
@@ -105,7 +106,7 @@ class TorchTrainerBase:
             patience=int(h.get("patience", 2)), checkpoint_every=int(h.get("checkpointEverySteps", 50)),
             progress_every=int(h.get("progressEverySteps", 5)), seed=self.seed)
 
-    def planned_steps(self, view: ViewData, pseudo: int) -> int:
+    def planned_steps(self, view: View, pseudo: int) -> int:
         """Optimizer steps of the view's fit (before early stopping)."""
         if self.h.get("mode") == "frozen":
             return 0
@@ -129,7 +130,7 @@ class TorchTrainerBase:
             self.report.details["classWeights"] = {label: round(float(w), 4) for label, w in zip(self.labels, per_class)}
         return np.concatenate(targets), np.concatenate(weights)
 
-    def run_loop(self, view: ViewData, module: Any, forward: Any, targets: np.ndarray, weights: np.ndarray,
+    def run_loop(self, view: View, module: Any, forward: Any, targets: np.ndarray, weights: np.ndarray,
                  validate: Any, head: Sequence[Any]) -> None:
         """Train ``module`` on the targets with checkpoints under checkpoints/<view>/."""
         seed_everything(self.seed)
@@ -176,7 +177,7 @@ class TorchTextTrainer(TorchTrainerBase):
     def module_of(self, fitted: Any) -> Any:
         return fitted.module
 
-    def fit(self, view: ViewData, pseudo: PseudoLabels | None) -> Any:
+    def fit(self, view: View, pseudo: PseudoLabels | None) -> Any:
         from .text_encoder import new_text_model, prune
 
         seed_everything(self.seed)
@@ -314,7 +315,7 @@ class TorchImageTrainer(TorchTrainerBase):
         g = self.geometry
         return image_matrix(records, g).reshape(len(records), g.height, g.width, g.channels).transpose(0, 3, 1, 2).copy()
 
-    def fit(self, view: ViewData, pseudo: PseudoLabels | None) -> Any:
+    def fit(self, view: View, pseudo: PseudoLabels | None) -> Any:
         import torch
 
         from .image_model import build, load_pretrained, weights_file

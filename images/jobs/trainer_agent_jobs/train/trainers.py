@@ -14,10 +14,12 @@ import numpy as np
 
 from ..common.features import ImageGeometry
 from ..common.records import Record
-from .dataset import ViewData, encode_labels, model_inputs
+from ..data.evaluation import View
+from .dataset import encode_labels, model_inputs
 from .families import build_estimator
 from .measure import count_parameters, file_bytes
 from .model_io import MODEL_FILE, save_model
+from .vocabulary import filtered_vocabulary, text_vectorizer
 
 # Soft targets become weighted copies of a row, one per class at least this probable.
 SOFT_LABEL_MIN_PROBABILITY = 0.05
@@ -48,10 +50,10 @@ class Trainer(Protocol):
     labels: list[str]
     report: FitReport
 
-    def planned_steps(self, view: ViewData, pseudo: int) -> int:
+    def planned_steps(self, view: View, pseudo: int) -> int:
         """Optimizer steps the view's fit will take (0 when it has no steps to report)."""
 
-    def fit(self, view: ViewData, pseudo: PseudoLabels | None) -> Any:
+    def fit(self, view: View, pseudo: PseudoLabels | None) -> Any:
         """A fitted model for the view."""
 
     def probabilities(self, fitted: Any, records: Sequence[Record]) -> np.ndarray:
@@ -86,10 +88,10 @@ class SklearnTrainer:
         self.labels, self.geometry, self.task, self.model_id = list(labels), geometry, task, model_id
         self.report = FitReport()
 
-    def planned_steps(self, view: ViewData, pseudo: int) -> int:
+    def planned_steps(self, view: View, pseudo: int) -> int:
         return 0
 
-    def fit(self, view: ViewData, pseudo: PseudoLabels | None) -> Any:
+    def fit(self, view: View, pseudo: PseudoLabels | None) -> Any:
         records, weights = list(view.train), np.ones(len(view.train))
         if pseudo is not None and len(pseudo):
             extra, extra_weights = soft_label_rows(pseudo, self.labels)
@@ -97,12 +99,22 @@ class SklearnTrainer:
         return self.fit_records(records, weights)
 
     def fit_records(self, records: Sequence[Record], weights: np.ndarray | None = None) -> Any:
-        """Fit on records (with optional per-row weights)."""
+        """Fit on records (with optional per-row weights); text models are refitted without secret-like
+        words in their vocabulary (vocabulary.py), since the vocabulary ships inside the ONNX graph."""
         estimator = build_estimator(self.family, self.modality, self.hyperparameters, self.seed)
         fit_params = {}
         if weights is not None and not np.allclose(weights, 1.0):
             fit_params[f"{estimator.steps[-1][0]}__sample_weight"] = weights
-        return estimator.fit(model_inputs(records, self.modality, self.geometry), encode_labels(records, self.labels), **fit_params)
+        inputs, y = model_inputs(records, self.modality, self.geometry), encode_labels(records, self.labels)
+        estimator.fit(inputs, y, **fit_params)
+        vectorizer = text_vectorizer(estimator)
+        kept = filtered_vocabulary(vectorizer.vocabulary_) if vectorizer is not None else None
+        if kept is None:
+            return estimator
+        self.report.details["vocabularyTermsRemoved"] = len(vectorizer.vocabulary_) - len(kept)
+        refit = build_estimator(self.family, self.modality, self.hyperparameters, self.seed)
+        refit.steps[0][1].set_params(vocabulary=kept)
+        return refit.fit(inputs, y, **fit_params)
 
     def probabilities(self, fitted: Any, records: Sequence[Record]) -> np.ndarray:
         if not records:
