@@ -74,6 +74,13 @@ describe('observeJob: time run, why it failed, why it waits', () => {
     expect(observeJob(job as V1Job, [], () => ({}), { now }).runSeconds).toBe(seconds);
   });
 
+  it('a Job whose pods are placed runs, with nothing to wait for', () => {
+    const placed = { metadata: { name: 'j-0-abc' }, status: { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'True' }] } } as V1Pod;
+    const seen = observeJob({ metadata: { name: 'j' }, status: { active: 1 } } as V1Job, [placed], () => undefined, { now });
+    expect(seen.state).toBe('Running');
+    expect(seen.waiting).toBeUndefined();
+  });
+
   it('a Job its deadline stopped says so in one word', () => {
     const seen = observeJob(job([{ type: 'Failed', status: 'True', reason: 'DeadlineExceeded', message: 'Job was active longer than specified deadline' }]), [], () => undefined, { now });
     expect(seen).toMatchObject({ state: 'Failed', failureReason: 'DeadlineExceeded' });
@@ -84,6 +91,8 @@ describe('observeJob: time run, why it failed, why it waits', () => {
     { name: 'Kueue holds it suspended: Queued with the Workload\'s reason', job: { metadata: { name: 'j', labels: { 'kueue.x-k8s.io/queue-name': 'team-a' } }, spec: { suspend: true }, status: {} }, pods: [], queueMessage: 'insufficient quota for nvidia.com/gpu', waiting: { reason: 'Queued', message: 'queue team-a: insufficient quota for nvidia.com/gpu' } },
     { name: 'Kueue holds it, no Workload reason yet', job: { metadata: { name: 'j', labels: { 'kueue.x-k8s.io/queue-name': 'team-a' } }, spec: { suspend: true }, status: {} }, pods: [], queueMessage: undefined, waiting: { reason: 'Queued', message: 'queue team-a: waiting for Kueue to admit it' } },
     { name: 'no node fits a pod: Unschedulable with the scheduler\'s message', job: { metadata: { name: 'j' }, status: {} }, pods: [unschedulable], queueMessage: undefined, waiting: { reason: 'Unschedulable', message: 'pod j-0-abc: 0/3 nodes are available: 3 Insufficient nvidia.com/gpu.' } },
+    { name: 'the Job controller counts the unplaced pod as active: still Pending, Unschedulable', job: { metadata: { name: 'j' }, status: { active: 1, startTime: new Date('2026-01-01T00:59:00Z') } }, pods: [unschedulable], queueMessage: undefined, waiting: { reason: 'Unschedulable', message: 'pod j-0-abc: 0/3 nodes are available: 3 Insufficient nvidia.com/gpu.' } },
+    { name: 'a group with one pod placed and one not waits for the other', job: { metadata: { name: 'j' }, status: { active: 2, ready: 1 } }, pods: [{ metadata: { name: 'j-1-xyz' }, status: { phase: 'Running', conditions: [{ type: 'PodScheduled', status: 'True' }] } } as V1Pod, unschedulable], queueMessage: undefined, waiting: { reason: 'Unschedulable', message: 'pod j-0-abc: 0/3 nodes are available: 3 Insufficient nvidia.com/gpu.' } },
     { name: 'pods just created: no reason to report', job: { metadata: { name: 'j' }, status: {} }, pods: [], queueMessage: undefined, waiting: undefined },
   ])('$name', ({ job: j, pods, queueMessage, waiting }) => {
     const seen = observeJob(j as V1Job, pods, () => undefined, { now, ...(queueMessage ? { queueMessage } : {}) });

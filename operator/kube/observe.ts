@@ -91,9 +91,13 @@ export function observeJob(job: V1Job, pods: readonly V1Pod[], readResult: () =>
   if (!context) return observed;
   const failed = (job.status?.conditions ?? []).find((c) => (c.type === 'Failed' || c.type === 'FailureTarget') && c.status === 'True');
   const end = job.status?.completionTime ?? failed?.lastTransitionTime;
-  const waiting = observed.state === 'Pending' ? jobWaiting(job, pods, context.queueMessage) : undefined;
+  // The Job controller counts a pod the scheduler cannot place as active, so a "Running" Job may still
+  // wait: one unplaced pod holds the whole group (torchrun's rendezvous needs every node).
+  const unfinished = observed.state === 'Pending' || observed.state === 'Running';
+  const waiting = unfinished ? jobWaiting(job, pods, context.queueMessage) : undefined;
   return {
     ...observed,
+    ...(waiting ? { state: 'Pending' as const } : {}),
     runSeconds: seconds(job.status?.startTime, end, context.now),
     ...(observed.state === 'Failed' && failed?.reason ? { failureReason: failed.reason } : {}),
     ...(waiting ? { waiting } : {}),
