@@ -107,6 +107,8 @@ export async function modelStage(ctx: StageContext): Promise<StageOutcome> {
       break;
     }
     const retry = job && retriesGroup(job, placement, observed) ? (job.retry ?? 0) + 1 : undefined;
+    // The note is rebuilt on every reconcile: once a retry's Job is what is observed (running or done), say so too.
+    if (retry === undefined && job?.retry) planned.set(n, [...(planned.get(n) ?? []), `The group of ${placementWords(placement)} failed and was started again (retry ${job.retry}), resuming from the newest checkpoint.`]);
     if (!job || job.state === 'Pending' || job.state === 'Running' || retry !== undefined) {
       const gpu = entry.framework === 'torch' && observed.gpuAvailable && resources.gpus > 0;
       if (!job || retry !== undefined) {

@@ -101,6 +101,16 @@ describe('model stage: where training runs, and what it may spend', () => {
     expect(condition(result, 'Stalled')).toMatchObject({ status: 'True', reason: 'TrainingFailed' });
   });
 
+  it('a group that trained on its retry says so in the attempt\'s note after it succeeded', async () => {
+    const flaky = (job: JobRequest): JobObservation => job.retry
+      ? { state: 'Succeeded', retry: job.retry, runSeconds: 10, result: trainResultFixture('image-cnn-small', 0.9, 0.9, `${job.outDir}/model`) }
+      : { state: 'Failed', failureReason: 'BackoffLimitExceeded', message: 'pod 1 exited 1', retry: 0, runSeconds: 10 };
+    const { wanted, result } = await reconcileWith({ resources: { gpu: { count: 1 }, nodes: 2 }, budget: { maxAttempts: 1 } }, flaky);
+    expect(wanted.map((j) => j.retry)).toEqual([undefined, 1]);
+    expect(result.status.attempts![0]).toMatchObject({ state: 'Succeeded' });
+    expect(result.status.attempts![0]!.note).toMatch(/The group of .* failed and was started again \(retry 1\), resuming from the newest checkpoint\./);
+  });
+
   it('plans against the deadline from the request\'s creation, so a running job keeps its name', () => {
     const request = requestFixture({ budget: { maxAttempts: 2, deadline: '2026-11-24T14:00:00Z' } });
     const created = { ...request, metadata: { ...request.metadata, creationTimestamp: '2026-11-24T12:00:00Z' } } as TrainingRequest;
