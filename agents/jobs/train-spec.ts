@@ -120,6 +120,7 @@ export const TrainingDetails = z.object({
   steps: z.number().int().min(0).optional(),
   samplesPerSecond: z.number().min(0).optional(),
   resumedFromStep: z.number().int().min(0).optional().describe('a killed run resumed from this checkpoint step'),
+  processes: z.number().int().min(2).optional().describe('processes that trained together under torchrun (DistributedDataParallel); absent: one'),
   vocabulary: z.number().int().min(0).optional().describe('word pieces kept by vocabulary pruning'),
   vocabularyTermsRemoved: z.number().int().min(0).optional().describe('secret-like terms (keys, long numbers) kept out of a TF-IDF vocabulary'),
   classWeights: z.record(z.string(), z.number()).optional(),

@@ -19,8 +19,10 @@ export const BOUNDS = {
   modelBytes: 2 ** 40,
   /** Model parameters: one trillion. */
   parameters: 1e12,
-  /** GPUs one training job may ask for. */
-  gpusPerJob: 8,
+  /** GPUs one node (one pod) of a training job may ask for: 16, the largest single machines. */
+  gpusPerNode: 16,
+  /** Nodes one distributed training job may span. */
+  nodes: 64,
   /** GPU hours one request may spend. */
   gpuHours: 10_000,
   /** Training attempts one request may make. */

@@ -33,6 +33,8 @@ export interface PlanContext {
   serving: boolean;
   /** Attempts the Model agent may make. */
   maxAttempts: number;
+  /** The request asks for GPUs (`spec.resources.gpu`): what it fixed itself, and its GPU-hour budget. */
+  gpus?: { gpusPerNode?: number | undefined; nodes?: number | undefined; maxGpuHours?: number | undefined };
 }
 
 /** Stable hash of a plan's content (12 hex), independent of key order. */
@@ -66,6 +68,15 @@ export function buildPlan(spec: TaskSpec, context: PlanContext): Plan {
     { id: 'select-model', agent: 'model', description: `Pick candidate ${spec.task ?? 'task'} models from the catalog that fit ${constraintWords(spec)}.` },
     { id: 'train-evaluate', agent: 'model', description: `Train and evaluate on the locked test split toward ${describeObjectives(spec)}, up to ${context.maxAttempts} attempts.` },
   );
+  if (context.gpus) {
+    const g = context.gpus;
+    const fixed = [g.gpusPerNode !== undefined ? `${g.gpusPerNode} GPU(s) per node` : '', g.nodes !== undefined ? `${g.nodes} node(s)` : ''].filter(Boolean).join(' on ');
+    steps.push({
+      id: 'size-training',
+      agent: 'model',
+      description: `Size each fine-tuning attempt: ${fixed ? `${fixed} as spec.resources says` : 'GPUs per node and nodes from the model size, the rows, the deadline and the GPU-hour budget'} (torchrun, DistributedDataParallel; the attempt's note gives the reasoning)${g.maxGpuHours !== undefined ? `; stop a Job when the budget of ${g.maxGpuHours} GPU-hours runs out and keep the best attempt so far` : ''}.`,
+    });
+  }
   if (context.unlabelledSources > 0) {
     steps.push({ id: 'teacher-distil', agent: 'model', description: 'If a small model falls short, fine-tune a larger teacher and train the strongest deployable model on its soft labels for the unlabelled data (distillation).' });
   }

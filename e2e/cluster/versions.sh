@@ -7,6 +7,10 @@
 K8S_VERSION=v1.36.3   # newest 1.36 the Go module proxy serves (v1.36.1, v1.36.3)
 ETCD_VERSION=v3.6.16  # newest 3.6
 KWOK_VERSION=v0.8.0   # newest
+# CRDs of the engines the operator works with when they are installed (no controllers: JobSet, which the
+# Trainer controller needs, is not served by the proxy). Fetched as Go modules by third-party-crds.sh.
+KUBEFLOW_TRAINER_VERSION=v2.0.0  # github.com/kubeflow/trainer/v2: manifests/base/crds (TrainJob v1alpha1)
+KUEUE_VERSION=v0.17.0            # sigs.k8s.io/kueue: config/components/crd/bases (Workload)
 
 CLUSTER_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$CLUSTER_DIR/../.." && pwd)"
@@ -36,6 +40,9 @@ kubectl_layer_version() {
   sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' "$KUBECTL_LAYER_DIR/package.json" | head -1
 }
 TOOLS_BIN="$CACHE_ROOT/cluster/kubectl-layer-v35-$(kubectl_layer_version 2>/dev/null || echo missing)/bin"
+
+# Third-party CRDs, copied out of their Go modules once per version.
+CRDS_DIR="$CACHE_ROOT/cluster/crds-trainer-$KUBEFLOW_TRAINER_VERSION-kueue-$KUEUE_VERSION"
 
 # Runtime state of the running cluster (git-ignored).
 STATE_DIR="$REPO_ROOT/e2e/.cluster"

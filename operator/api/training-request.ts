@@ -81,9 +81,12 @@ export const Resources = z.strictObject({
   gpu: z
     .strictObject({
       type: z.string().max(63).optional().describe('Value of the nvidia.com/gpu.product node label.'),
-      count: z.number().int().min(0).max(BOUNDS.gpusPerJob).default(1),
+      count: z.number().int().min(0).max(BOUNDS.gpusPerNode).optional().describe('GPUs per node (one pod) of a torch training job; absent: the Model agent decides (1 for small jobs). 0 trains on CPUs.'),
     })
-    .optional(),
+    .optional()
+    .describe('Train torch models on GPUs; absent: on CPUs.'),
+  nodes: z.number().int().min(1).max(BOUNDS.nodes).optional().describe('Nodes a torch training job spans (torchrun on each, DistributedDataParallel across); absent: the Model agent decides.'),
+  queueName: dnsLabel.optional().describe('Kueue LocalQueue for the Jobs (label kueue.x-k8s.io/queue-name); absent: the chart default, if any.'),
   nodeSelector: z.record(z.string().max(317), z.string().max(63)).optional(),
   tolerations: z.array(Toleration).max(16).optional(),
 });

@@ -3,7 +3,7 @@ import { parseCommandArgs, UsageError } from './args.js';
 import { crdCommand } from './crd.js';
 import { operatorCommandFromArgs } from './operator.js';
 import { parseCommand } from './parse.js';
-import { runCommand } from './run.js';
+import { processesOption, runCommand } from './run.js';
 import { serveCommand } from './serve.js';
 import { deleteCommand, logsCommand, statusCommand } from './status.js';
 
@@ -18,9 +18,11 @@ const USAGE = `Usage: trainer-agent <command> [options]
 Commands:
   parse "<requirement>"            Print the TaskSpec the Task agent reads from a requirement
   parse --batch <file.jsonl>       One TaskSpec per {"id","text"} line, same id
-  run <request.yaml> [--state-dir DIR] [--port P]
+  run <request.yaml> [--state-dir DIR] [--port P] [--processes N]
                                    Run the pipeline locally until Ready, waiting or terminal
-                                   (exit 0 Ready, 1 Failed, 2 AwaitingInput, 3 Rejected)
+                                   (exit 0 Ready, 1 Failed, 2 AwaitingInput, 3 Rejected);
+                                   --processes N (or TRAINER_AGENT_PROCESSES): torch models train
+                                   in N local processes (torchrun, DistributedDataParallel, gloo)
   serve <name> [--state-dir DIR] [-n NS] [--port P] [--host H]
                                    Serve a Ready request's model (KServe v2) until stopped
   status [<name>] [--state-dir DIR] [-n NS] [-o json]
@@ -67,9 +69,9 @@ export async function main(argv: string[]): Promise<number> {
         return await parseCommand(brainFromEnvironment(process.env, log), positionals, values.batch, log);
       }
       case 'run': {
-        const { values, positionals } = parseCommandArgs(rest, { ...common, port: { type: 'string', default: '8000' } });
+        const { values, positionals } = parseCommandArgs(rest, { ...common, port: { type: 'string', default: '8000' }, processes: { type: 'string', default: process.env['TRAINER_AGENT_PROCESSES'] ?? '1' } });
         if (positionals.length !== 1) throw new UsageError('run needs exactly one request file');
-        return await runCommand(positionals[0]!, { stateDir: stateDirOption(values['state-dir']), port: portOption(values.port), brain: brainFromEnvironment(process.env, log), log });
+        return await runCommand(positionals[0]!, { stateDir: stateDirOption(values['state-dir']), port: portOption(values.port), processes: processesOption(values.processes), brain: brainFromEnvironment(process.env, log), log });
       }
       case 'serve': {
         const { values, positionals } = parseCommandArgs(rest, { ...common, port: { type: 'string', default: '8000' }, host: { type: 'string', default: '127.0.0.1' } });

@@ -8,6 +8,8 @@ import { acquireLock } from '../local/lock.js';
 import { ProgressReporter } from '../local/progress.js';
 import { ensureJobPython, localFrameworks } from '../local/python-env.js';
 import { readStatus, readStoredRequest, requestDir, specHash, writeStoredRequest } from '../local/state.js';
+import { BOUNDS } from '../../agents/task/bounds.js';
+import { UsageError } from './args.js';
 import { loadRequestFile } from './request-file.js';
 
 /** Options of `trainer-agent run`. */
@@ -16,6 +18,15 @@ export interface RunOptions {
   port: number;
   brain: Brain;
   log: (line: string) => void;
+  /** Processes a torch training job runs in (torchrun on this machine, gloo); default 1. */
+  processes?: number;
+}
+
+/** `--processes N`: an integer from 1 to the GPUs one node may have (each process takes a share of the CPU cores). */
+export function processesOption(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < 1 || n > BOUNDS.gpusPerNode) throw new UsageError(`--processes must be a whole number from 1 to ${BOUNDS.gpusPerNode} (got ${JSON.stringify(text)})`);
+  return n;
 }
 
 /**
@@ -75,6 +86,7 @@ export async function runCommand(file: string, options: RunOptions): Promise<num
       frameworks: localFrameworks(),
       progress,
       servePort: options.port,
+      ...(options.processes && options.processes > 1 ? { processes: options.processes } : {}),
     });
     process.stdout.write(`${summarise(request.metadata.name, dir, final)}\n`);
     return exitCodeFor(final);

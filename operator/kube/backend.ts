@@ -7,7 +7,8 @@ import { startProbeServer } from '../observability/probes.js';
 import { ArtifactStore } from './artifacts.js';
 import { BrainFactory } from './brain.js';
 import { COMPONENT_LABEL, JOB_KIND_LABEL, MANAGED_BY_SELECTOR, REQUEST_LABEL, SOURCES_ANNOTATION, keyOf, splitKey } from './builders/meta.js';
-import { clusterApi, isApiError, type ClusterApi, type ClusterView } from './client.js';
+import { TRAINER_GROUP, TRAINER_VERSION, TRAINJOB_PLURAL, type TrainJob } from './builders/train-job.js';
+import { clusterApi, discoverCapabilities, isApiError, type ClusterApi, type ClusterView } from './client.js';
 import type { OperatorConfig } from './config.js';
 import { TrainingRequestController, type ReconcileFn } from './controller.js';
 import { Informer, type InformerEventType } from './informer.js';
@@ -15,7 +16,7 @@ import { LeaderElector, leaseApi } from './leader-election.js';
 import { SpreadResync } from './resync.js';
 import { KubeClient } from './rest/client.js';
 import type { Connection } from './rest/kubeconfig.js';
-import { podChanged, slimDeployment, slimJob, slimPod, withoutManagedFields } from './slim.js';
+import { podChanged, slimDeployment, slimJob, slimPod, slimTrainJob, withoutManagedFields } from './slim.js';
 import { SourceStager, parseSourceRecords } from './sources.js';
 import { WorkQueue } from './work-queue.js';
 
@@ -111,17 +112,34 @@ export async function startKubeOperator(options: KubeOperatorOptions): Promise<R
     onEvent: (_type, deployment) => enqueueOwner(deployment),
     onRestart: restarted('deployments'),
   });
-  const named = { trainingrequests: requests, jobs, pods, deployments } as Record<string, Informer<KubernetesObject>>;
+  // Kubeflow Trainer and Kueue are used when the cluster serves them (discovery, at start).
+  const capabilities = await discoverCapabilities(client);
+  log.info({ trainJobs: capabilities.trainJobs, kueueWorkloads: capabilities.kueueWorkloads ?? false }, 'Discovered optional APIs');
+  const trainJobs = capabilities.trainJobs
+    ? new Informer<TrainJob>({
+        ...informerBase,
+        resource: TRAINJOB_PLURAL,
+        path: all(`/apis/${TRAINER_GROUP}/${TRAINER_VERSION}`, TRAINJOB_PLURAL),
+        labelSelector: MANAGED_BY_SELECTOR,
+        transform: slimTrainJob,
+        index: (trainJob) => `${trainJob.metadata?.namespace}/${trainJob.metadata?.labels?.[REQUEST_LABEL] ?? ''}`,
+        onEvent: (_type, trainJob) => enqueueOwner(trainJob),
+        onRestart: restarted(TRAINJOB_PLURAL),
+      })
+    : undefined;
+  const named = { trainingrequests: requests, jobs, pods, deployments, ...(trainJobs ? { trainjobs: trainJobs } : {}) } as unknown as Record<string, Informer<KubernetesObject>>;
   const informers = Object.values(named);
+  const children = [jobs, pods, deployments, ...(trainJobs ? [trainJobs] : [])] as unknown as Informer<KubernetesObject>[];
 
   let elector: LeaderElector | undefined;
   const isLeader = () => (elector ? elector.isLeader : true);
-  const api = writeThrough(clusterApi(client), { requests, jobs, deployments }, isLeader);
+  const api = writeThrough(clusterApi(client, capabilities), { requests, jobs, deployments, ...(trainJobs ? { trainJobs } : {}) }, isLeader);
   const view: ClusterView = {
     request: (namespace, name) => requests.get(namespace, name),
     jobs: (namespace, request) => jobs.byIndex(`${namespace}/${request}`),
     pods: (namespace, job) => pods.byIndex(`${namespace}/${job}`),
     deployment: (namespace, name) => deployments.get(namespace, name),
+    trainJobs: (namespace, request) => trainJobs?.byIndex(`${namespace}/${request}`) ?? [],
   };
   const stager = new SourceStager({
     config,
@@ -138,7 +156,7 @@ export async function startKubeOperator(options: KubeOperatorOptions): Promise<R
         .flatMap((j) => parseSourceRecords(j.metadata!.annotations![SOURCES_ANNOTATION])),
   });
   const brains = new BrainFactory(api, log);
-  const controller = new TrainingRequestController({ api, view, config, store, log, metrics, reconcile: options.reconcile, sources: stager, brainFor: (r) => brains.brainFor(r), instance: identity });
+  const controller = new TrainingRequestController({ api, view, config, store, log, metrics, reconcile: options.reconcile, sources: stager, brainFor: (r) => brains.brainFor(r), instance: identity, capabilities });
   const resync = new SpreadResync({ periodMs: config.resyncSeconds * 1000, keys: () => requests.keys(), enqueue: (key) => queue.add(key) });
   const workers: Promise<void>[] = [];
   let controllersStarted = false;
@@ -174,8 +192,8 @@ export async function startKubeOperator(options: KubeOperatorOptions): Promise<R
     controllersStarted = true;
     // Children first, synced: a request's first reconcile must already see the Jobs it created
     // before (or it would report them as not started yet). Until then /readyz says not ready.
-    await Promise.all([jobs, pods, deployments].map((i) => i.start()));
-    await Promise.all([jobs, pods, deployments].map((i) => i.synced()));
+    await Promise.all(children.map((i) => i.start()));
+    await Promise.all(children.map((i) => i.synced()));
     await requests.start();
     for (let i = 0; i < config.workers; i += 1) workers.push(worker());
     resync.start();
@@ -240,7 +258,7 @@ export async function startKubeOperator(options: KubeOperatorOptions): Promise<R
  * what the API server answers to a write goes into the matching cache at once, so the next
  * reconcile sees its own writes and the watch events they cause are no-ops.
  */
-export function writeThrough(api: ClusterApi, caches: { requests: Informer<KubernetesObject>; jobs: Informer<V1Job>; deployments: Informer<V1Deployment> }, isLeader: () => boolean): ClusterApi {
+export function writeThrough(api: ClusterApi, caches: { requests: Informer<KubernetesObject>; jobs: Informer<V1Job>; deployments: Informer<V1Deployment>; trainJobs?: Informer<TrainJob> }, isLeader: () => boolean): ClusterApi {
   const guard = () => {
     if (!isLeader()) throw new NotLeaderError();
   };
@@ -273,6 +291,13 @@ export function writeThrough(api: ClusterApi, caches: { requests: Informer<Kuber
       guard();
       await api.createEvent(event);
     },
+    async createTrainJob(trainJob) {
+      guard();
+      const created = await api.createTrainJob(trainJob);
+      if (created) caches.trainJobs?.upsert(created);
+      return created;
+    },
+    readWorkloadMessage: (namespace, jobUid) => api.readWorkloadMessage(namespace, jobUid),
     readSecretKey: (namespace, name, key) => api.readSecretKey(namespace, name, key),
     readConfigMap: (namespace, name) => api.readConfigMap(namespace, name),
   };

@@ -2,6 +2,7 @@
 import type { CoreV1Event, KubernetesObject, V1ConfigMap, V1Deployment, V1Job, V1Pod, V1Secret } from '@kubernetes/client-node';
 import { GROUP, PLURAL, VERSION } from '../api/training-request.js';
 import { FIELD_MANAGER } from './builders/meta.js';
+import { TRAINER_GROUP, TRAINER_VERSION, TRAINJOB_PLURAL, type TrainJob } from './builders/train-job.js';
 import { isApiError, type KubeClient } from './rest/client.js';
 
 export { isApiError } from './rest/client.js';
@@ -22,6 +23,10 @@ export interface ClusterApi {
   /** Server-side apply with field manager `trainer-agent`, forcing ownership of our fields. */
   apply<T extends KubernetesObject>(object: T): Promise<T>;
   createEvent(event: CoreV1Event): Promise<void>;
+  /** Create a Kubeflow Trainer TrainJob; undefined when it already exists (409). */
+  createTrainJob(trainJob: TrainJob): Promise<TrainJob | undefined>;
+  /** Why Kueue has not admitted the Job with this uid (its Workload's condition message); undefined without Kueue or a reason. */
+  readWorkloadMessage(namespace: string, jobUid: string): Promise<string | undefined>;
   readSecretKey(namespace: string, name: string, key: string): Promise<string | undefined>;
   readConfigMap(namespace: string, name: string): Promise<{ data?: Record<string, string>; binaryData?: Record<string, string> } | undefined>;
 }
@@ -33,6 +38,8 @@ export interface ClusterView {
   jobs(namespace: string, request: string): V1Job[];
   /** Pods of one Job. */
   pods(namespace: string, job: string): V1Pod[];
+  /** TrainJobs labelled with the request's name (none when the cluster has no Kubeflow Trainer). */
+  trainJobs(namespace: string, request: string): TrainJob[];
   deployment(namespace: string, name: string): V1Deployment | undefined;
 }
 
@@ -55,13 +62,49 @@ const PLURALS: Record<string, string> = {
   Event: 'events',
   Lease: 'leases',
   TrainingRequest: PLURAL,
+  TrainJob: TRAINJOB_PLURAL,
 };
+
+/** The optional APIs this operator uses when a cluster serves them (found by discovery at start). */
+export interface Capabilities {
+  /** trainjobs.trainer.kubeflow.org (Kubeflow Trainer v2) is served. */
+  trainJobs: boolean;
+  /** The group/version of kueue.x-k8s.io Workloads, when Kueue is installed. */
+  kueueWorkloads?: string;
+}
+
+/** Ask the API server which of the optional APIs it serves (discovery documents; no RBAC needed). */
+export async function discoverCapabilities(client: Pick<KubeClient, 'request'>): Promise<Capabilities> {
+  const get = async <T>(path: string): Promise<T | undefined> => {
+    try {
+      return await client.request<T>({ verb: 'get', path });
+    } catch (error) {
+      if (isApiError(error, 403, 404, 503)) return undefined;
+      throw error;
+    }
+  };
+  const trainer = await get<{ resources?: { name: string }[] }>(`/apis/${TRAINER_GROUP}/${TRAINER_VERSION}`);
+  const kueue = await get<{ preferredVersion?: { groupVersion?: string } }>('/apis/kueue.x-k8s.io');
+  const kueueVersion = kueue?.preferredVersion?.groupVersion;
+  const workloads = kueueVersion ? await get<{ resources?: { name: string }[] }>(`/apis/${kueueVersion}`) : undefined;
+  return {
+    trainJobs: (trainer?.resources ?? []).some((r) => r.name === TRAINJOB_PLURAL),
+    ...(kueueVersion && (workloads?.resources ?? []).some((r) => r.name === 'workloads') ? { kueueWorkloads: kueueVersion } : {}),
+  };
+}
+
+/** A Workload's reason for waiting: the message of its QuotaReserved or Admitted condition that is not True. */
+export function workloadMessage(workload: { status?: { conditions?: { type: string; status: string; reason?: string; message?: string }[] } }): string | undefined {
+  const conditions = workload.status?.conditions ?? [];
+  const waiting = ['QuotaReserved', 'Admitted'].map((t) => conditions.find((c) => c.type === t)).find((c) => c && c.status !== 'True' && c.message);
+  return waiting ? `${waiting.message}${waiting.reason ? ` (${waiting.reason})` : ''}` : undefined;
+}
 
 const MERGE_PATCH = 'application/merge-patch+json';
 const APPLY_PATCH = 'application/apply-patch+yaml';
 
 /** The real ClusterApi on the REST client. */
-export function clusterApi(client: KubeClient): ClusterApi {
+export function clusterApi(client: KubeClient, capabilities: Capabilities = { trainJobs: false }): ClusterApi {
   const requestPath = (namespace: string, name: string) => `${collectionPath(`${GROUP}/${VERSION}`, 'TrainingRequest', namespace)}/${encodeURIComponent(name)}`;
   const orUndefined = async <T>(call: Promise<T>): Promise<T | undefined> => {
     try {
@@ -93,6 +136,19 @@ export function clusterApi(client: KubeClient): ClusterApi {
       }),
     async createEvent(event) {
       await client.request({ verb: 'create', path: collectionPath('v1', 'Event', event.metadata!.namespace!), body: event });
+    },
+    async createTrainJob(trainJob) {
+      try {
+        return await client.request<TrainJob>({ verb: 'create', path: collectionPath(trainJob.apiVersion!, 'TrainJob', trainJob.metadata!.namespace!), body: trainJob });
+      } catch (error) {
+        if (isApiError(error, 409)) return undefined;
+        throw error;
+      }
+    },
+    async readWorkloadMessage(namespace, jobUid) {
+      if (!capabilities.kueueWorkloads) return undefined;
+      const list = await orUndefined(client.request<{ items?: Parameters<typeof workloadMessage>[0][] }>({ verb: 'list', path: `/apis/${capabilities.kueueWorkloads}/namespaces/${encodeURIComponent(namespace)}/workloads`, query: { labelSelector: `kueue.x-k8s.io/job-uid=${jobUid}` } }));
+      return (list?.items ?? []).map(workloadMessage).find((m) => m !== undefined);
     },
     async readSecretKey(namespace, name, key) {
       const secret = await orUndefined(client.request<V1Secret>({ verb: 'get', path: `${collectionPath('v1', 'Secret', namespace)}/${encodeURIComponent(name)}` }));

@@ -67,6 +67,29 @@ export const OperatorConfig = z.object({
       pythonPath: z.string().default(''),
       /** Frameworks the trainer image has (the published one has PyTorch; drop torch for a scikit-learn-only image). */
       frameworks: z.array(Framework).min(1).default(['sklearn', 'torch']),
+      /** Kueue LocalQueue for every Job (label kueue.x-k8s.io/queue-name) when a request names none; empty: no label. */
+      queueName: z.string().max(63).default(''),
+      /** Training across GPUs and nodes (torchrun; DistributedDataParallel). */
+      distributed: z
+        .object({
+          /**
+           * How a multi-node training job runs: a Kubeflow Trainer TrainJob (`trainjob`), an Indexed Job
+           * with a headless Service (`indexed-job`), or `auto`: a TrainJob when the cluster serves
+           * trainjobs.trainer.kubeflow.org, the Indexed Job otherwise.
+           */
+          engine: z.enum(['auto', 'trainjob', 'indexed-job']).default('auto'),
+          /** The (Cluster)TrainingRuntime TrainJobs refer to; it must mount the artifacts volume at artifacts.mountPath. */
+          runtimeRef: z
+            .object({ name: z.string().min(1).max(253).default('torch-distributed'), kind: z.enum(['ClusterTrainingRuntime', 'TrainingRuntime']).default('ClusterTrainingRuntime') })
+            .prefault({}),
+          /** GPUs the largest node offers one pod: the Model agent sizes jobs within it. */
+          maxGpusPerNode: z.number().int().min(1).max(BOUNDS.gpusPerNode).default(8),
+          /** Most nodes the Model agent spreads one training job over. */
+          maxNodes: z.number().int().min(1).max(BOUNDS.nodes).default(4),
+          /** torchrun's rendezvous port on the first pod of an Indexed Job (Kubeflow Trainer uses 29500 too). */
+          masterPort: z.number().int().min(1024).max(65535).default(29500),
+        })
+        .prefault({}),
     })
     .prefault({}),
   serving: z

@@ -9,6 +9,7 @@ import type { Estimate } from '../../agents/server/estimate.js';
 import { createLogger } from '../observability/logger.js';
 import type { Observed, ObservedSource } from '../pipeline/types.js';
 import { ArtifactStore } from './artifacts.js';
+import type { TrainJob } from './builders/train-job.js';
 import type { ClusterApi, ClusterView } from './client.js';
 import { OperatorConfig } from './config.js';
 import { TrainingRequestController, podsOfJob, type ReconcileFn } from './controller.js';
@@ -17,7 +18,7 @@ const quiet = createLogger({ destination: new Writable({ write: (_c, _e, cb) => 
 
 /** A cluster in memory: one TrainingRequest and whatever the controller creates; reads are cache reads. */
 function fakeCluster(request: Record<string, any>) {
-  const state = { request: request as Record<string, any> | undefined, jobs: [] as V1Job[], pods: [] as V1Pod[], deployment: undefined as V1Deployment | undefined, applied: [] as KubernetesObject[], events: [] as { reason?: string; message?: string }[], statusPatches: [] as unknown[], created: 0, secretReads: 0 };
+  const state = { request: request as Record<string, any> | undefined, jobs: [] as V1Job[], pods: [] as V1Pod[], deployment: undefined as V1Deployment | undefined, applied: [] as KubernetesObject[], events: [] as { reason?: string; message?: string }[], statusPatches: [] as unknown[], created: 0, secretReads: 0, trainJobs: [] as TrainJob[], workloadMessage: undefined as string | undefined };
   const api: ClusterApi = {
     patchRequestStatus: async (_ns, _n, patch) => {
       state.statusPatches.push(patch);
@@ -34,6 +35,8 @@ function fakeCluster(request: Record<string, any>) {
     },
     apply: async (o) => (state.applied.push(o), o),
     createEvent: async (e) => void state.events.push(e),
+    createTrainJob: async (t) => (state.trainJobs.push(t), t),
+    readWorkloadMessage: async () => state.workloadMessage,
     readSecretKey: async () => (state.secretReads++, 'sk-secret'),
     readConfigMap: async () => undefined,
   };
@@ -42,6 +45,7 @@ function fakeCluster(request: Record<string, any>) {
     jobs: () => state.jobs,
     pods: (_ns, job) => podsOfJob(state.pods, job),
     deployment: () => state.deployment,
+    trainJobs: () => state.trainJobs,
   };
   return { api, view, state };
 }
@@ -169,5 +173,52 @@ describe('TrainingRequestController', () => {
     expect(cluster.state.request!['metadata'].finalizers).toEqual(['example.com/keep']);
     expect(outcome.calls).toEqual({ reads: 0, writes: 1 });
     expect(cluster.state.created).toBe(0);
+  });
+});
+
+describe('TrainingRequestController: training across nodes', () => {
+  const placement = { nodes: 2, gpusPerNode: 1, processesPerNode: 1 };
+  const group: ReconcileFn = async (req, observed) => ({
+    actions: observed.jobs['spam-train-1-abc'] ? [] : [{ kind: 'runJob', job: { name: 'spam-train-1-abc', kind: 'train', outDir: `${observed.artifactRoot}/jobs/spam-train-1-abc`, spec: {}, attempt: 1, gpu: true, runtime: 'torch', placement } }],
+    status: { ...req.status, phase: 'Training' },
+    requeue: true,
+  });
+
+  it('without Kubeflow Trainer: the headless Service first, then an Indexed Job', async () => {
+    const cluster = fakeCluster(request());
+    await controllerFor(cluster, mkdtempSync(join(tmpdir(), 'ta-ctl-')), { reconcile: group }).reconcile('team-a', 'spam');
+    expect(cluster.state.applied.map((o) => `${o.kind}/${o.metadata!.name}`)).toEqual(['Service/spam-train-1-abc']);
+    expect(cluster.state.jobs[0]!.spec).toMatchObject({ completionMode: 'Indexed', completions: 2, backoffLimit: 0 });
+    expect(cluster.state.trainJobs).toEqual([]);
+  });
+
+  it('with Kubeflow Trainer (found by discovery): a TrainJob, no Job', async () => {
+    const cluster = fakeCluster(request());
+    await controllerFor(cluster, mkdtempSync(join(tmpdir(), 'ta-ctl-')), { reconcile: group, capabilities: { trainJobs: true } }).reconcile('team-a', 'spam');
+    expect(cluster.state.trainJobs.map((t) => t.metadata!.name)).toEqual(['spam-train-1-abc']);
+    expect(cluster.state.jobs).toEqual([]);
+  });
+
+  it('sees the retries of a group as one job: the newest, with the time all of them ran', async () => {
+    const cluster = fakeCluster(request());
+    const member = (name: string, retry: number, status: V1Job['status']): V1Job => ({ metadata: { name, uid: `uid-${name}`, labels: { 'traineragent.io/group': 'spam-train-1-abc', 'traineragent.io/retry': String(retry) }, ownerReferences: [{ apiVersion: 'traineragent.io/v1alpha1', kind: 'TrainingRequest', name: 'spam', uid: 'uid-1' }] }, status });
+    cluster.state.jobs.push(
+      member('spam-train-1-abc', 0, { startTime: new Date('2026-01-01T00:00:00Z'), conditions: [{ type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded', lastTransitionTime: new Date('2026-01-01T00:10:00Z') }] } as V1Job['status']),
+      member('spam-train-1-abc-r1', 1, { startTime: new Date('2026-01-01T00:11:00Z'), active: 2 }),
+    );
+    let seen: Observed['jobs'] = {};
+    const reconcile: ReconcileFn = async (req, observed) => ((seen = observed.jobs), { actions: [], status: { ...req.status, phase: 'Training' }, requeue: true });
+    await controllerFor(cluster, mkdtempSync(join(tmpdir(), 'ta-ctl-')), { reconcile, now: () => new Date('2026-01-01T00:16:00Z') }).reconcile('team-a', 'spam');
+    expect(seen).toEqual({ 'spam-train-1-abc': { state: 'Running', retry: 1, runSeconds: 600 + 300 } });
+  });
+
+  it("asks Kueue's Workload why a suspended Job waits", async () => {
+    const cluster = fakeCluster(request());
+    cluster.state.workloadMessage = "couldn't assign flavors to pod set main: insufficient quota for nvidia.com/gpu (Pending)";
+    cluster.state.jobs.push({ metadata: { name: 'spam-train-1-abc', uid: 'uid-j', labels: { 'kueue.x-k8s.io/queue-name': 'team-a' }, ownerReferences: [{ apiVersion: 'traineragent.io/v1alpha1', kind: 'TrainingRequest', name: 'spam', uid: 'uid-1' }] }, spec: { suspend: true }, status: {} } as unknown as V1Job);
+    let seen: Observed['jobs'] = {};
+    const reconcile: ReconcileFn = async (req, observed) => ((seen = observed.jobs), { actions: [], status: { ...req.status, phase: 'Training' }, requeue: true });
+    await controllerFor(cluster, mkdtempSync(join(tmpdir(), 'ta-ctl-')), { reconcile }).reconcile('team-a', 'spam');
+    expect(seen['spam-train-1-abc']!.waiting).toEqual({ reason: 'Queued', message: "queue team-a: couldn't assign flavors to pod set main: insufficient quota for nvidia.com/gpu (Pending)" });
   });
 });

@@ -11,14 +11,19 @@ import { apiDocPath, jobOutDir } from '../pipeline/stages/paths.js';
 import type { Action, JobObservation, Observed } from '../pipeline/types.js';
 import { ArtifactsUnavailableError, type ArtifactStore } from './artifacts.js';
 import { buildEvent } from './builders/event.js';
-import { buildJob, type DataMount } from './builders/job.js';
+import { buildGroupJob } from './builders/group-job.js';
+import { GROUP_LABEL, QUEUE_LABEL, RETRY_LABEL, buildJob, type DataMount } from './builders/job.js';
+import { buildTrainJob, type TrainJob } from './builders/train-job.js';
 import { LEGACY_FINALIZER, SOURCES_ANNOTATION, servingName, type Owner } from './builders/meta.js';
 import { buildApiDocConfigMap, buildTritonDeployment, buildTritonHpa, buildTritonService, servingUrl } from './builders/serving.js';
 import { mergePatch } from './builders/status-patch.js';
-import type { ClusterApi, ClusterView } from './client.js';
+import type { Capabilities, ClusterApi, ClusterView } from './client.js';
 import type { OperatorConfig } from './config.js';
-import { jobState, observeJob, observeServing } from './observe.js';
+import { jobState, observeJob, observeServing, observeTrainJob } from './observe.js';
 import type { ResolvedSources } from './sources.js';
+
+/** How often a request whose Job waits in a Kueue queue reads the queue's reason again. */
+export const QUEUED_RECHECK_SECONDS = 30;
 
 /** The pipeline's entry point (injected so the controller is tested without the agents). */
 export type ReconcileFn = (request: TrainingRequest, observed: Observed, deps: ReconcileDeps) => Promise<ReconcileResult>;
@@ -40,6 +45,20 @@ export interface ControllerDeps {
   random?: () => number;
   /** This replica's name, for Events. */
   instance?: string;
+  /** Optional APIs the cluster serves (Kubeflow Trainer, Kueue), found by discovery at start. */
+  capabilities?: Capabilities;
+}
+
+/** How a multi-node training job runs here: a TrainJob (Kubeflow Trainer) or an Indexed Job with a headless Service. */
+export function distributedEngine(config: OperatorConfig, capabilities: Capabilities | undefined): 'trainjob' | 'indexed-job' {
+  const engine = config.jobs.distributed.engine;
+  if (engine !== 'auto') return engine;
+  return capabilities?.trainJobs ? 'trainjob' : 'indexed-job';
+}
+
+/** The retry of a group's Job or TrainJob (its label; 0 for the first run). */
+function retryOf(object: { metadata?: { labels?: Record<string, string> } }): number {
+  return Number(object.metadata?.labels?.[RETRY_LABEL] ?? 0) || 0;
 }
 
 /** What one reconcile asks of the queue, and what it cost. */
@@ -119,8 +138,10 @@ export class TrainingRequestController {
     metrics?.phase(key, namespace, result.status.phase);
     const outcome: ReconcileOutcome = { calls, ...(result.status.phase ? { phase: result.status.phase } : {}) };
     if (result.requeue) {
-      // A safety net only: watch events on Jobs, Pods and the Deployment drive progress.
-      const base = this.deps.config.requeueWhileRunningSeconds * 1000;
+      // A safety net only: watch events on Jobs, Pods and the Deployment drive progress. Kueue's
+      // reason for holding a Job lives in its Workload, which nothing here watches: ask again soon.
+      const queued = Object.values(observed.jobs).some((j) => j.waiting?.reason === 'Queued');
+      const base = Math.min(this.deps.config.requeueWhileRunningSeconds, queued ? QUEUED_RECHECK_SECONDS : Infinity) * 1000;
       outcome.requeueAfterMs = Math.round(base * (0.8 + 0.4 * (this.deps.random ?? Math.random)()));
     }
     return outcome;
@@ -137,11 +158,34 @@ export class TrainingRequestController {
     const root = store.root(namespace, name);
     const resolved = this.deps.sources.resolve(request);
     const observedJobs: Record<string, JobObservation> = {};
+    const now = this.now();
+    // A multi-node group is known by its pipeline name; each retry is a Job (or TrainJob) of its own.
+    const groups = new Map<string, { newest: V1Job | TrainJob; seconds: number }>();
+    const joinGroup = (group: string, object: V1Job | TrainJob, observation: JobObservation) => {
+      const seen = groups.get(group);
+      const seconds = (seen?.seconds ?? 0) + (observation.runSeconds ?? 0);
+      const newest = !seen || retryOf(object) > retryOf(seen.newest) ? object : seen.newest;
+      groups.set(group, { newest, seconds });
+      if (newest === object) observedJobs[group] = { ...observation, retry: retryOf(object) };
+      observedJobs[group]!.runSeconds = seconds;
+    };
     for (const job of view.jobs(namespace, name)) {
       const jobName = job.metadata!.name!;
       if (!isOwnedBy(job, request.metadata.uid)) continue;
-      const result = jobState(job) === 'Succeeded' ? await this.result(request, job, `${jobOutDir(root, jobName)}/result.json`) : undefined;
-      observedJobs[jobName] = observeJob(job, view.pods(namespace, jobName), () => result);
+      const group = job.metadata?.labels?.[GROUP_LABEL];
+      const outName = group ?? jobName;
+      const result = jobState(job) === 'Succeeded' ? await this.result(request, job, `${jobOutDir(root, outName)}/result.json`) : undefined;
+      const queued = job.spec?.suspend === true && job.metadata?.labels?.[QUEUE_LABEL] && job.metadata.uid ? await this.deps.api.readWorkloadMessage(namespace, job.metadata.uid) : undefined;
+      const observation = observeJob(job, view.pods(namespace, jobName), () => result, { now, ...(queued ? { queueMessage: queued } : {}) });
+      if (group) joinGroup(group, job, observation);
+      else observedJobs[jobName] = observation;
+    }
+    for (const trainJob of view.trainJobs(namespace, name)) {
+      if (!isOwnedBy(trainJob, request.metadata.uid)) continue;
+      const group = trainJob.metadata?.labels?.[GROUP_LABEL] ?? trainJob.metadata!.name!;
+      const complete = (trainJob.status?.conditions ?? []).some((c) => c.type === 'Complete' && c.status === 'True');
+      const result = complete ? await this.result(request, trainJob, `${jobOutDir(root, group)}/result.json`) : undefined;
+      joinGroup(group, trainJob, observeTrainJob(trainJob, () => result, now));
     }
     const deployment = view.deployment(namespace, servingName(name));
     const serving = observeServing(deployment, { model: name, replicas: request.status?.estimate?.replicas ?? 1 }, servingUrl({ name, namespace }));
@@ -151,16 +195,17 @@ export class TrainingRequestController {
         sources: resolved.sources,
         jobs: observedJobs,
         ...(serving ? { serving } : {}),
-        gpuAvailable: (request.spec.resources?.gpu?.count ?? 0) > 0,
+        gpuAvailable: request.spec.resources?.gpu !== undefined && request.spec.resources.gpu.count !== 0,
         frameworks: this.deps.config.jobs.frameworks,
         maxReplicas: this.deps.config.serving.maxReplicas,
+        distributed: { maxGpusPerNode: this.deps.config.jobs.distributed.maxGpusPerNode, maxNodes: this.deps.config.jobs.distributed.maxNodes, groupRetries: this.deps.config.jobs.backoffLimit },
       },
       dataMounts: resolved.mounts,
       ...(deployment?.spec?.replicas !== undefined ? { deploymentReplicas: deployment.spec.replicas } : {}),
     };
   }
 
-  private async result(request: TrainingRequest, job: V1Job, path: string): Promise<unknown> {
+  private async result(request: TrainingRequest, job: V1Job | TrainJob, path: string): Promise<unknown> {
     const uid = job.metadata?.uid ?? job.metadata?.name ?? path;
     const cached = this.results.get(uid);
     if (cached !== undefined) return cached;
@@ -184,10 +229,25 @@ export class TrainingRequestController {
           await store.writeFile(request.spec, `${job.outDir}/spec.json`, `${JSON.stringify(job.spec, null, 2)}\n`);
           // A data Job records the staged sources it was made from (restarts take them as known).
           const record = job.kind === 'data' || job.kind === 'generation.data' ? this.deps.sources.record?.(request) : undefined;
-          const created = await api.createJob(buildJob({ owner, spec: request.spec, job, config, dataMounts, ...(record ? { annotations: { [SOURCES_ANNOTATION]: record } } : {}) }));
+          const input = { owner, spec: request.spec, job, config, dataMounts, ...(record ? { annotations: { [SOURCES_ANNOTATION]: record } } : {}) };
+          let created: { metadata?: { name?: string } } | undefined;
+          let what = 'Job';
+          if ((job.placement?.nodes ?? 1) > 1 && distributedEngine(config, this.deps.capabilities) === 'trainjob') {
+            what = 'TrainJob';
+            created = await api.createTrainJob(buildTrainJob(input));
+          } else if ((job.placement?.nodes ?? 1) > 1) {
+            // The headless Service first: the pods' names must resolve when torchrun starts.
+            const group = buildGroupJob(input);
+            await api.apply(group.service);
+            what = 'Indexed Job';
+            created = await api.createJob(group.job);
+          } else {
+            created = await api.createJob(buildJob(input));
+          }
           if (created) {
             metrics?.jobsCreated.inc({ kind: job.kind });
-            log.info({ namespace, name, stage: job.kind, job: job.name, ...(job.attempt ? { attempt: job.attempt } : {}) }, `Created Job ${job.name}`);
+            const createdName = created.metadata?.name ?? job.name;
+            log.info({ namespace, name, stage: job.kind, job: createdName, ...(job.attempt ? { attempt: job.attempt } : {}), ...(job.placement ? { nodes: job.placement.nodes, processesPerNode: job.placement.processesPerNode } : {}), ...(job.retry ? { retry: job.retry } : {}) }, `Created ${what} ${createdName}`);
           }
           break;
         }
@@ -284,12 +344,14 @@ function counting(api: ClusterApi, calls: { reads: number; writes: number }): Cl
     createJob: write(api.createJob.bind(api)),
     apply: write(api.apply.bind(api)) as ClusterApi['apply'],
     createEvent: write(api.createEvent.bind(api)),
+    createTrainJob: write(api.createTrainJob.bind(api)),
+    readWorkloadMessage: read(api.readWorkloadMessage.bind(api)),
     readSecretKey: read(api.readSecretKey.bind(api)),
     readConfigMap: read(api.readConfigMap.bind(api)),
   };
 }
 
-function isOwnedBy(job: V1Job, uid: string | undefined): boolean {
+function isOwnedBy(job: V1Job | TrainJob, uid: string | undefined): boolean {
   return !uid || (job.metadata?.ownerReferences ?? []).some((o) => o.uid === uid);
 }
 

@@ -14,14 +14,16 @@ describe('cache transforms', () => {
     expect(slimDeployment(d)).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'd', generation: 2, annotations: { m: '1' } }, spec: { replicas: 3 }, status: { readyReplicas: 1 } });
   });
 
-  it('keep a job Pod to its Job, phase and terminated states', () => {
-    const pod = { metadata: { name: 'p', namespace: 'a', resourceVersion: '9', labels: { 'batch.kubernetes.io/job-name': 'j' }, annotations: { big: 'x'.repeat(1000) }, managedFields }, spec: { containers: [] }, status: { phase: 'Failed', conditions: [{ type: 'Ready' }], containerStatuses: [{ name: 'job', image: 'i', state: { terminated: { exitCode: 1, message: 'boom' } } }] } } as unknown as V1Pod;
-    expect(slimPod(pod)).toEqual({ metadata: { name: 'p', namespace: 'a', uid: undefined, resourceVersion: '9', labels: { 'batch.kubernetes.io/job-name': 'j' } }, status: { phase: 'Failed', containerStatuses: [{ name: 'job', state: { terminated: { exitCode: 1, message: 'boom' } } }] } });
+  it('keep a job Pod to its Job, phase, terminated states and the scheduler\'s verdict', () => {
+    const scheduled = { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/3 nodes have 16 GPUs', lastTransitionTime: new Date(0) };
+    const pod = { metadata: { name: 'p', namespace: 'a', resourceVersion: '9', labels: { 'batch.kubernetes.io/job-name': 'j' }, annotations: { big: 'x'.repeat(1000) }, managedFields }, spec: { containers: [] }, status: { phase: 'Failed', conditions: [{ type: 'Ready' }, scheduled], containerStatuses: [{ name: 'job', image: 'i', state: { terminated: { exitCode: 1, message: 'boom' } } }] } } as unknown as V1Pod;
+    expect(slimPod(pod)).toEqual({ metadata: { name: 'p', namespace: 'a', uid: undefined, resourceVersion: '9', labels: { 'batch.kubernetes.io/job-name': 'j' } }, status: { phase: 'Failed', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/3 nodes have 16 GPUs' }], containerStatuses: [{ name: 'job', state: { terminated: { exitCode: 1, message: 'boom' } } }] } });
   });
 
   it.each([
     { name: 'phase changed', before: { phase: 'Running' }, after: { phase: 'Succeeded' }, changed: true },
-    { name: 'only a condition changed (dropped by the transform)', before: { phase: 'Running' }, after: { phase: 'Running' }, changed: false },
+    { name: 'only a condition other than PodScheduled changed (dropped by the transform)', before: { phase: 'Running' }, after: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] }, changed: false },
+    { name: 'the scheduler gave up placing the pod', before: { phase: 'Pending' }, after: { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable' }] }, changed: true },
   ])('podChanged: $name', ({ before, after, changed }) => {
     const mk = (status: object) => slimPod({ metadata: { name: 'p' }, status } as V1Pod);
     expect(podChanged(mk(after), mk(before))).toBe(changed);

@@ -31,6 +31,8 @@ export interface LocalRunOptions {
   servePort: number;
   /** Most loop turns, a guard against a pipeline that never settles. */
   maxSteps?: number;
+  /** Torch training jobs run in this many local processes (torchrun, DistributedDataParallel over gloo). */
+  processes?: number;
 }
 
 /** The conditions that say where a request stands overall (exactly one is True). */
@@ -123,7 +125,7 @@ async function act(action: Action, options: LocalRunOptions, serving: ObservedSe
       progress.line(`Started job ${action.job.name}`);
       progress.jobStarted();
       const python = options.python(action.job.runtime);
-      const observed: JobObservation = await runLocalJob(action.job, python, (p) => progress.progress(label, p));
+      const observed: JobObservation = await runLocalJob(action.job, python, (p) => progress.progress(label, p), { processes: options.processes ?? 1 });
       progress.line(`Finished job ${action.job.name}: ${observed.state}${observed.message ? ` (${observed.message})` : ''}`);
       if (action.job.kind === 'convert' && observed.state === 'Succeeded') await measureServedPath(action.job.outDir, observed.result, progress);
       return true;

@@ -91,17 +91,31 @@ function withServedProfile(result: Record<string, unknown>, dir: string): Record
 export type JobProgress = NonNullable<JobObservation['progress']>;
 
 /**
- * Run one job as a child process of this one: `python -m trainer_agent_jobs.<kind> --spec
- * spec.json --out DIR --termination-log DIR/termination-log`. Progress lines (JSON on stdout) go to
- * `onProgress`; stderr goes to DIR/job.log. Resolves with the job's final observation.
+ * The job's command line: `python -m trainer_agent_jobs.<kind> ...`, or for a torch training job
+ * with several local processes `python -m torch.distributed.run --standalone --nproc_per_node=N -m
+ * trainer_agent_jobs.train ...` (torchrun; gloo on this machine's CPUs; rank 0 writes the results).
  */
-export async function runLocalJob(job: JobRequest, python: string, onProgress: (p: JobProgress) => void): Promise<JobObservation> {
+export function localJobArgs(job: Pick<JobRequest, 'kind' | 'runtime'>, specPath: string, outDir: string, terminationLog: string, processes = 1): string[] {
+  const args = ['--spec', specPath, '--out', outDir, '--termination-log', terminationLog];
+  if (job.kind === 'train' && job.runtime === 'torch' && processes > 1) {
+    return ['-m', 'torch.distributed.run', '--standalone', `--nproc_per_node=${processes}`, '-m', `trainer_agent_jobs.${job.kind}`, ...args];
+  }
+  return ['-m', `trainer_agent_jobs.${job.kind}`, ...args];
+}
+
+/**
+ * Run one job as a child process of this one: `python -m trainer_agent_jobs.<kind> --spec
+ * spec.json --out DIR --termination-log DIR/termination-log` (under torchrun for `processes` > 1).
+ * Progress lines (JSON on stdout) go to `onProgress`; stderr goes to DIR/job.log. Resolves with the
+ * job's final observation.
+ */
+export async function runLocalJob(job: JobRequest, python: string, onProgress: (p: JobProgress) => void, options: { processes?: number } = {}): Promise<JobObservation> {
   mkdirSync(job.outDir, { recursive: true });
   const specPath = join(job.outDir, 'spec.json');
   const terminationLog = join(job.outDir, 'termination-log');
   writeFileAtomic(specPath, `${JSON.stringify(job.spec, null, 2)}\n`);
   const startedAt = new Date().toISOString();
-  const child = spawn(python, ['-m', `trainer_agent_jobs.${job.kind}`, '--spec', specPath, '--out', job.outDir, '--termination-log', terminationLog], {
+  const child = spawn(python, localJobArgs(job, specPath, job.outDir, terminationLog, options.processes), {
     cwd: JOBS_PACKAGE_DIR,
     // The job watches this pid and exits when `run` dies, even by SIGKILL.
     env: { ...process.env, PYTHONPATH: JOBS_PACKAGE_DIR, PYTHONUNBUFFERED: '1', MPLBACKEND: 'Agg', TRAINER_AGENT_PARENT_PID: String(process.pid) },

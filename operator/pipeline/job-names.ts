@@ -21,9 +21,10 @@ export function contentHash(value: unknown, length = 10): string {
 /**
  * A job's name: request name, stage and a hash of everything the job depends on (its spec, which
  * carries the data's content digest). Same inputs → same name, so a restart never duplicates work;
- * edited data → a new name, so it retrains. Fits a Kubernetes name (≤ 63 characters).
+ * edited data → a new name, so it retrains. Fits a Kubernetes name (≤ 63 characters, or `maxLength`
+ * for jobs whose engine appends to the name).
  */
-export function jobName(request: string, stage: string, inputs: unknown): string {
+export function jobName(request: string, stage: string, inputs: unknown, maxLength = 63): string {
   const suffix = `${stage}-${contentHash(inputs)}`;
-  return `${request.slice(0, 63 - suffix.length - 1).replace(/-+$/, '')}-${suffix}`;
+  return `${request.slice(0, Math.max(1, maxLength - suffix.length - 1)).replace(/-+$/, '')}-${suffix}`;
 }

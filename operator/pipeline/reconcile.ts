@@ -120,6 +120,9 @@ export async function reconcile(request: TrainingRequest, observed: Observed, de
     unlabelledSources: sources.filter((s) => s.role === 'unlabelled').length,
     serving: request.spec.serving?.enabled ?? true,
     maxAttempts: request.spec.budget?.maxAttempts ?? 4,
+    ...(request.spec.resources?.gpu && request.spec.resources.gpu.count !== 0
+      ? { gpus: { gpusPerNode: request.spec.resources.gpu.count, nodes: request.spec.resources.nodes, maxGpuHours: request.spec.budget?.maxGpuHours } }
+      : {}),
   });
   status.plan = plan;
   condition({ type: 'Planned', status: 'True', reason: 'Planned', message: `${plan.steps.length} steps, plan ${plan.hash}` });

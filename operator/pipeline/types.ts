@@ -1,4 +1,5 @@
 import type { Framework } from '../../agents/model/catalog.js';
+import type { Placement } from '../../agents/model/sizing.js';
 import type { Estimate } from '../../agents/server/estimate.js';
 
 /** The stages that run as jobs. */
@@ -19,6 +20,12 @@ export interface JobRequest {
   gpu?: boolean;
   /** The Python environment the job needs: the core one (scikit-learn) or the PyTorch one. */
   runtime: Framework;
+  /** How a torch training job spreads over nodes and processes (absent: one process). */
+  placement?: Placement;
+  /** Most seconds the job may run (what is left of the GPU-hour budget); the backend stops it then. */
+  deadlineSeconds?: number;
+  /** A multi-node group started again after it failed: 1 for the first retry (absent: the first run). */
+  retry?: number;
 }
 
 /** What a backend saw of one job. */
@@ -30,6 +37,14 @@ export interface JobObservation {
   message?: string;
   /** Latest progress line the job printed. */
   progress?: { stage?: string; step?: number; total?: number; metric?: Record<string, number | string> };
+  /** Why a Pending job does not run yet: a queue (Kueue) holds it, or the scheduler cannot place its pods. */
+  waiting?: { reason: 'Queued' | 'Unschedulable'; message: string };
+  /** Why it failed, in one CamelCase word when the backend knows (`DeadlineExceeded`: its deadline stopped it). */
+  failureReason?: string;
+  /** Wall-clock seconds it has run so far, every retry of a group included (GPU-hour accounting). */
+  runSeconds?: number;
+  /** The retry of a multi-node group this observation is of (absent or 0: the first run). */
+  retry?: number;
 }
 
 /** One data source as the backend resolved it. */
@@ -68,6 +83,8 @@ export interface Observed {
   frameworks: Framework[];
   /** Most serving replicas the backend's configuration allows one request (absent: the default cap). */
   maxReplicas?: number;
+  /** What the backend can give one distributed training job (absent: one process on one node). */
+  distributed?: { maxGpusPerNode: number; maxNodes: number; groupRetries: number };
 }
 
 /** What the pipeline wants done; backends know how. */

@@ -113,6 +113,29 @@ withHelm('helm', () => {
     expect(() => render('serving.maxReplicas=0')).toThrow(/maxReplicas/);
   });
 
+  it('configures distributed training and Kueue, and renders a TrainJob runtime with the artifacts claim only when asked', async () => {
+    const { OperatorConfig } = await import('../../../operator/kube/config.js');
+    const plain = OperatorConfig.parse(load(find(render('jobs.queueName=team-a'), 'ConfigMap', 'ta-trainer-agent-config')!.data['config.yaml']));
+    expect(plain.jobs.queueName).toBe('team-a');
+    expect(plain.jobs.distributed).toEqual({ engine: 'auto', runtimeRef: { name: 'torch-distributed', kind: 'ClusterTrainingRuntime' }, maxGpusPerNode: 8, maxNodes: 4, masterPort: 29500 });
+    expect(find(render(), 'ClusterTrainingRuntime')).toBeUndefined();
+    const docs = render('trainingRuntime.create=true', 'artifacts.claimName=shared-rwx');
+    const runtime = find(docs, 'ClusterTrainingRuntime', 'ta-trainer-agent-torch')!;
+    const pod = runtime.spec.template.spec.replicatedJobs[0].template.spec.template.spec;
+    expect(pod.volumes[0]).toEqual({ name: 'artifacts', persistentVolumeClaim: { claimName: 'shared-rwx' } });
+    expect(pod.containers[0].volumeMounts[0]).toEqual({ name: 'artifacts', mountPath: '/artifacts' });
+    expect(runtime.spec.mlPolicy.torch.numProcPerNode).toBe('auto');
+    const config = OperatorConfig.parse(load(find(docs, 'ConfigMap', 'ta-trainer-agent-config')!.data['config.yaml']));
+    expect(config.jobs.distributed.runtimeRef).toEqual({ name: 'ta-trainer-agent-torch', kind: 'ClusterTrainingRuntime' });
+    expect(() => render('jobs.distributed.engine=mpi')).toThrow(/engine/);
+  });
+
+  it('lets the operator create TrainJobs and read Kueue Workloads, nothing more', () => {
+    const rules = find(render(), 'ClusterRole', 'ta-trainer-agent')!.rules as { apiGroups: string[]; resources: string[]; verbs: string[] }[];
+    expect(rules.find((r) => r.resources.includes('trainjobs'))).toEqual({ apiGroups: ['trainer.kubeflow.org'], resources: ['trainjobs'], verbs: ['get', 'list', 'watch', 'create'] });
+    expect(rules.find((r) => r.resources.includes('workloads'))).toEqual({ apiGroups: ['kueue.x-k8s.io'], resources: ['workloads'], verbs: ['get', 'list'] });
+  });
+
   it('rejects values the schema forbids', () => {
     expect(() => render('replicaCount=many')).toThrow(/replicaCount/);
     expect(() => render('artifacts.mountPath=relative')).toThrow(/mountPath/);

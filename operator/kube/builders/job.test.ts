@@ -95,3 +95,34 @@ describe('buildJob', () => {
     expect(buildJob({ owner, spec: spec(), job: job(), config })).toEqual(buildJob({ owner, spec: spec(), job: job(), config }));
   });
 });
+
+describe('buildJob for distributed training, queues and budgets', () => {
+  it.each([
+    { name: 'one process: python -m, as before', placement: undefined, command: ['python', '-m', 'trainer_agent_jobs.train'], first: '--spec' },
+    { name: 'four GPUs on one node: torchrun --standalone, one process per GPU', placement: { nodes: 1, gpusPerNode: 4, processesPerNode: 4 }, command: ['torchrun'], first: '--standalone' },
+  ])('$name', ({ placement, command, first }) => {
+    const c = buildJob({ owner, spec: spec({ resources: { gpu: {} } }), job: job({ gpu: true, ...(placement ? { placement } : {}) }), config }).spec!.template.spec!.containers[0]!;
+    expect(c.command).toEqual(command);
+    expect(c.args![0]).toBe(first);
+    if (placement) expect(c.args!.slice(0, 4)).toEqual(['--standalone', '--nproc_per_node=4', '-m', 'trainer_agent_jobs.train']);
+    expect(c.resources?.limits?.[GPU_RESOURCE]).toBe(placement ? '4' : '1');
+  });
+
+  it.each([
+    { name: 'no queue anywhere: no Kueue label', spec: spec(), config, queue: undefined },
+    { name: "the chart's default queue", spec: spec(), config: OperatorConfig.parse({ jobs: { queueName: 'batch' } }), queue: 'batch' },
+    { name: "the request's queue wins over the chart's", spec: spec({ resources: { queueName: 'team-a-gpus' } }), config: OperatorConfig.parse({ jobs: { queueName: 'batch' } }), queue: 'team-a-gpus' },
+  ])('Kueue: $name (on the Job, not its pods)', ({ spec, config, queue }) => {
+    const built = buildJob({ owner, spec, job: job(), config });
+    expect(built.metadata!.labels?.['kueue.x-k8s.io/queue-name']).toBe(queue);
+    expect(built.spec!.template.metadata!.labels?.['kueue.x-k8s.io/queue-name']).toBeUndefined();
+    expect(built.spec!.suspend).toBeUndefined();
+  });
+
+  it.each([
+    { name: "the chart's deadline without a GPU-hour budget", deadlineSeconds: undefined, active: 86400 },
+    { name: 'what the GPU-hour budget leaves, when that is sooner', deadlineSeconds: 1800, active: 1800 },
+  ])('activeDeadlineSeconds: $name', ({ deadlineSeconds, active }) => {
+    expect(buildJob({ owner, spec: spec(), job: job(deadlineSeconds !== undefined ? { deadlineSeconds } : {}), config }).spec!.activeDeadlineSeconds).toBe(active);
+  });
+});

@@ -1,4 +1,4 @@
-import type { V1Job, V1Toleration, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import type { V1EnvVar, V1Job, V1ResourceRequirements, V1Toleration, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import type { TrainingRequest } from '../../api/training-request.js';
 import type { JobRequest } from '../../pipeline/types.js';
 import type { OperatorConfig } from '../config.js';
@@ -40,9 +40,67 @@ export function artifactsVolume(spec: TrainingRequest['spec'], config: OperatorC
   };
 }
 
-/** GPUs a job gets: the request's count when the pipeline wants a GPU for it, else none. */
-export function gpuCount(spec: TrainingRequest['spec'], job: Pick<JobRequest, 'gpu'>): number {
-  return job.gpu ? (spec.resources?.gpu?.count ?? 0) : 0;
+/** Label Kueue reads from a Job (or TrainJob): the LocalQueue it waits in. */
+export const QUEUE_LABEL = 'kueue.x-k8s.io/queue-name';
+/** Label on the Jobs of a multi-node group and their pods: the pipeline's job name (all retries share it). */
+export const GROUP_LABEL = 'traineragent.io/group';
+/** Label and annotation on a group's Job: which retry of the group it is. */
+export const RETRY_LABEL = 'traineragent.io/retry';
+
+/**
+ * GPUs per pod: the Model agent's placement (GPUs per node) when the pipeline wants GPUs for the job,
+ * else the request's count (default 1 when it asks for GPUs at all); none for jobs that do not want one.
+ */
+export function gpuCount(spec: TrainingRequest['spec'], job: Pick<JobRequest, 'gpu' | 'placement'>): number {
+  if (!job.gpu) return 0;
+  if (job.placement) return job.placement.gpusPerNode;
+  const gpu = spec.resources?.gpu;
+  return gpu ? (gpu.count ?? 1) : 0;
+}
+
+/** The Kueue LocalQueue of a request's Jobs: its own, else the chart's default; undefined: none. */
+export function queueName(spec: TrainingRequest['spec'], config: OperatorConfig): string | undefined {
+  return spec.resources?.queueName || config.jobs.queueName || undefined;
+}
+
+/** The job's deadline: the chart's, or sooner when the GPU-hour budget leaves less. */
+export function jobDeadline(job: Pick<JobRequest, 'deadlineSeconds'>, config: OperatorConfig): number {
+  return Math.min(config.jobs.activeDeadlineSeconds, job.deadlineSeconds ?? Infinity);
+}
+
+/**
+ * Command and arguments of a job's container: `python -m trainer_agent_jobs.<kind> --spec ... --out
+ * ... --termination-log ...`, or under `torchrun` when the placement runs several processes — on one
+ * node `--standalone` (a free local rendezvous port), across nodes with the PET_* variables of the pod
+ * (Kubeflow Trainer injects them; the Indexed Job sets them).
+ */
+export function jobCommand(job: Pick<JobRequest, 'kind' | 'outDir' | 'placement'>): { command: string[]; args: string[] } {
+  const args = ['--spec', `${job.outDir}/spec.json`, '--out', job.outDir, '--termination-log', TERMINATION_LOG];
+  const p = job.placement;
+  if (!p || p.nodes * p.processesPerNode <= 1) return { command: ['python', '-m', `trainer_agent_jobs.${job.kind}`], args };
+  const rendezvous = p.nodes > 1 ? [] : ['--standalone'];
+  return { command: ['torchrun'], args: [...rendezvous, `--nproc_per_node=${p.processesPerNode}`, '-m', `trainer_agent_jobs.${job.kind}`, ...args] };
+}
+
+/** Environment every job container gets. */
+export function jobEnv(job: Pick<JobRequest, 'name'>, config: OperatorConfig): V1EnvVar[] {
+  return [
+    { name: 'PYTHONUNBUFFERED', value: '1' },
+    { name: 'MPLBACKEND', value: 'Agg' },
+    { name: 'HOME', value: '/tmp' },
+    { name: 'TRAINER_AGENT_JOB_NAME', value: job.name },
+    ...(config.jobs.pythonPath ? [{ name: 'PYTHONPATH', value: config.jobs.pythonPath }] : []),
+  ];
+}
+
+/** Requests and limits of a job container: the chart's, plus the GPUs. */
+export function jobResources(config: OperatorConfig, gpus: number): V1ResourceRequirements {
+  const resources = {
+    ...(config.jobs.resources.requests ? { requests: { ...stringify(config.jobs.resources.requests) } } : {}),
+    limits: { ...stringify(config.jobs.resources.limits ?? {}), ...(gpus > 0 ? { [GPU_RESOURCE]: String(gpus) } : {}) },
+  };
+  if (Object.keys(resources.limits).length === 0) delete (resources as { limits?: unknown }).limits;
+  return resources;
 }
 
 /** Tolerations: the chart's, the request's, and the usual GPU taint for GPU jobs (no duplicates). */
@@ -72,25 +130,18 @@ export function buildJob(input: JobBuildInput): V1Job {
   const nodeSelector = { ...config.jobs.nodeSelector, ...(spec.resources?.nodeSelector ?? {}), ...(gpus > 0 && spec.resources?.gpu?.type ? { 'nvidia.com/gpu.product': spec.resources.gpu.type } : {}) };
   const tolerations = jobTolerations(spec, config, gpus);
   const runtimeClassName = gpus > 0 && config.jobs.gpuRuntimeClassName ? config.jobs.gpuRuntimeClassName : config.jobs.runtimeClassName;
-  const resources = {
-    ...(config.jobs.resources.requests ? { requests: { ...stringify(config.jobs.resources.requests) } } : {}),
-    limits: { ...stringify(config.jobs.resources.limits ?? {}), ...(gpus > 0 ? { [GPU_RESOURCE]: String(gpus) } : {}) },
-  };
-  if (Object.keys(resources.limits).length === 0) delete (resources as { limits?: unknown }).limits;
-  const env = [
-    { name: 'PYTHONUNBUFFERED', value: '1' },
-    { name: 'MPLBACKEND', value: 'Agg' },
-    { name: 'HOME', value: '/tmp' },
-    { name: 'TRAINER_AGENT_JOB_NAME', value: job.name },
-    ...(config.jobs.pythonPath ? [{ name: 'PYTHONPATH', value: config.jobs.pythonPath }] : []),
-  ];
+  const resources = jobResources(config, gpus);
+  const env = jobEnv(job, config);
+  const queue = queueName(spec, config);
+  const { command, args } = jobCommand(job);
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
-    metadata: meta,
+    // Kueue reads its queue from the Job, not from the pods.
+    metadata: queue ? { ...meta, labels: { ...meta.labels, [QUEUE_LABEL]: queue } } : meta,
     spec: {
       backoffLimit: config.jobs.backoffLimit,
-      activeDeadlineSeconds: config.jobs.activeDeadlineSeconds,
+      activeDeadlineSeconds: jobDeadline(job, config),
       // Evictions, preemptions and node drains are not the job's fault: retry without counting them.
       podFailurePolicy: { rules: [{ action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] }] },
       template: {
@@ -111,8 +162,8 @@ export function buildJob(input: JobBuildInput): V1Job {
               name: 'job',
               image,
               imagePullPolicy: config.images.pullPolicy,
-              command: ['python', '-m', `trainer_agent_jobs.${job.kind}`],
-              args: ['--spec', `${job.outDir}/spec.json`, '--out', job.outDir, '--termination-log', TERMINATION_LOG],
+              command,
+              args,
               env,
               resources,
               terminationMessagePath: TERMINATION_LOG,

@@ -7,6 +7,7 @@ import { isTrainable } from '../../../agents/model/select.js';
 import { jobName } from '../job-names.js';
 import type { StageContext, StageOutcome } from '../reconcile.js';
 import { jobOutDir } from './paths.js';
+import { waitingOutcome } from './training-resources.js';
 
 /**
  * Text data is prepared in the PyTorch environment when there is one: label-error detection on small
@@ -103,7 +104,9 @@ function dataJob(ctx: StageContext, spec: DataJobSpec, digests: unknown[]): { na
   const job = observed.jobs[name];
   if (!job || job.state === 'Pending' || job.state === 'Running') {
     if (!job) ctx.actions.push({ kind: 'runJob', job: { name, kind: 'data', outDir, spec, runtime: dataRuntime(spec.modality, observed.frameworks) } });
-    ctx.condition({ type: 'DataPrepared', status: 'False', reason: 'Preparing', message: `Data job ${name} is ${job?.state ?? 'starting'}` });
+    const waiting = waitingOutcome(job, `Data job ${name}`);
+    ctx.condition({ type: 'DataPrepared', status: 'False', reason: waiting?.overall.reason ?? 'Preparing', message: waiting?.overall.message ?? `Data job ${name} is ${job?.state ?? 'starting'}` });
+    if (waiting) return { outcome: waiting };
     return { outcome: { next: false, phase: 'PreparingData', overall: { state: 'Reconciling', reason: 'PreparingData', message: `Running data job ${name}` } } };
   }
   if (job.state === 'Failed') {

@@ -10,6 +10,7 @@ import { jobName } from '../job-names.js';
 import type { StageContext, StageOutcome } from '../reconcile.js';
 import type { JobObservation } from '../types.js';
 import { jobOutDir } from './paths.js';
+import { attemptResources, gpuHoursUsed, gpuHoursWords, nameLength, placementInputs, placementWords, retriesGroup, secondsBeforeDeadline, waitingOutcome } from './training-resources.js';
 
 /**
  * The rule `TargetMet` uses: the point estimate meets every objective AND the evaluation scored at
@@ -29,12 +30,6 @@ function headline(ctx: StageContext, result: TrainJobResult): string {
   const target = objective ? ` (target ${objective.op} ${objective.value})` : '';
   const range = interval ? ` [95% ${interval.low.toFixed(3)}–${interval.high.toFixed(3)}, ${result.evaluation.method} on ${result.evaluation.rows} rows]` : '';
   return value === undefined ? '' : `${metric} ${value.toFixed(4)}${target}${range}`;
-}
-
-/** Seconds until the budget's deadline, when there is one. */
-function secondsLeft(ctx: StageContext): number | undefined {
-  const deadline = ctx.request.spec.budget?.deadline;
-  return deadline ? Math.max(0, (Date.parse(deadline) - ctx.now.getTime()) / 1000) : undefined;
 }
 
 /** A running job's latest training progress, as the attempt shows it. */
@@ -68,6 +63,11 @@ export async function modelStage(ctx: StageContext): Promise<StageOutcome> {
   const planned = new Map<number, string[]>();
   let running: { name: string; n: number } | undefined;
   let stop: Extract<AttemptDecision, { kind: 'stop' }> | undefined;
+  // GPU-hours and wall time the attempts so far used (the budget and the deadline count them).
+  let spentGpuHours = 0;
+  let earlierRunSeconds = 0;
+  // Set when the GPU-hour budget stopped an attempt's Job at its deadline, or left none for the next attempt.
+  let budgetOut: { n: number; stopped: boolean } | undefined;
   for (let n = 1; n <= maxAttempts + 1; n += 1) {
     const decision = nextAttempt({ task, candidates: selection.candidates, teacherPool: selection.teacherPool, attempts, maxAttempts, profile });
     if (decision.kind === 'stop') {
@@ -77,11 +77,16 @@ export async function modelStage(ctx: StageContext): Promise<StageOutcome> {
     if (n > maxAttempts) break; // nextAttempt stops at the budget; this only guards the loop
     const entry = catalog.find((e) => e.id === decision.model.id)!;
     const teacher = decision.teacherAttempt ? attempts.find((a) => a.n === decision.teacherAttempt)?.result : undefined;
+    const left = secondsBeforeDeadline(request, ctx.now, earlierRunSeconds);
     const plan = planHyperparameters(entry, decision.model, {
       profile, gpu: observed.gpuAvailable, pseudoRows: teacher ? profile.rows.unlabelled : 0,
-      ...(secondsLeft(ctx) !== undefined ? { secondsLeft: secondsLeft(ctx) } : {}),
+      ...(left !== undefined ? { secondsLeft: left } : {}),
     });
-    planned.set(n, plan.notes);
+    // Where it trains: the Model agent's sizing (GPUs per node, nodes), spec.resources winning; and its budget deadline.
+    const resources = attemptResources({ request, observed, entry, plan, profile, pseudoRows: teacher ? profile.rows.unlabelled : 0, spentGpuHours, secondsLeft: left });
+    if (resources.sizing.batchSize !== undefined) plan.model.hyperparameters['batchSize'] = resources.sizing.batchSize;
+    const placement = resources.placement;
+    planned.set(n, [...plan.notes, ...resources.sizing.notes]);
     const spec = TrainJobSpec.parse({
       task: task.task,
       modality: task.modality,
@@ -91,16 +96,38 @@ export async function modelStage(ctx: StageContext): Promise<StageOutcome> {
       seed: n - 1,
       ...(teacher ? { teacher: { modelDir: teacher.modelDir, confidenceThreshold: decision.teacherConfidence ?? TEACHER_CONFIDENCE } } : {}),
     });
-    const name = jobName(request.metadata.name, `train-${n}`, { spec, data: data.result.digest });
+    const name = jobName(request.metadata.name, `train-${n}`, { spec, data: data.result.digest, ...placementInputs(placement) }, nameLength(placement));
     const job = observed.jobs[name];
+    spentGpuHours += gpuHoursUsed(job, resources.gpus);
+    earlierRunSeconds += job?.runSeconds ?? 0;
     const reason = `${decision.role === 'candidate' ? '' : `[${decision.role}] `}${decision.reason}`;
     const record: AttemptRecord = { n, model: plan.model, reason, ...(decision.teacherAttempt ? { teacherAttempt: decision.teacherAttempt } : {}) };
-    if (!job || job.state === 'Pending' || job.state === 'Running') {
-      const gpu = entry.framework === 'torch' && observed.gpuAvailable;
-      if (!job) ctx.actions.push({ kind: 'runJob', job: { name, kind: 'train', outDir: jobOutDir(observed.artifactRoot, name), spec, attempt: n, gpu, runtime: entry.framework } });
+    if (!job && resources.exhausted) {
+      budgetOut = { n, stopped: false };
+      break;
+    }
+    const retry = job && retriesGroup(job, placement, observed) ? (job.retry ?? 0) + 1 : undefined;
+    // The note is rebuilt on every reconcile: once a retry's Job is what is observed (running or done), say so too.
+    if (retry === undefined && job?.retry) planned.set(n, [...(planned.get(n) ?? []), `The group of ${placementWords(placement)} failed and was started again (retry ${job.retry}), resuming from the newest checkpoint.`]);
+    if (!job || job.state === 'Pending' || job.state === 'Running' || retry !== undefined) {
+      const gpu = entry.framework === 'torch' && observed.gpuAvailable && resources.gpus > 0;
+      if (!job || retry !== undefined) {
+        ctx.actions.push({ kind: 'runJob', job: {
+          name, kind: 'train', outDir: jobOutDir(observed.artifactRoot, name), spec, attempt: n, gpu, runtime: entry.framework,
+          ...(placement.nodes > 1 || placement.processesPerNode > 1 ? { placement } : {}),
+          ...(gpu && resources.deadlineSeconds !== undefined ? { deadlineSeconds: resources.deadlineSeconds } : {}),
+          ...(retry !== undefined ? { retry } : {}),
+        } });
+      }
+      if (retry !== undefined) planned.set(n, [...(planned.get(n) ?? []), `The group of ${placementWords(placement)} failed (${job!.message ?? 'no message'}); started again (retry ${retry}), resuming from the newest checkpoint.`]);
       attempts.push(record);
       running = { name, n };
       break;
+    }
+    if (job.state === 'Failed' && job.failureReason === 'DeadlineExceeded' && resources.deadlineSeconds !== undefined) {
+      attempts.push({ ...record, error: `its Job was stopped when the GPU-hour budget ran out (${gpuHoursWords(spentGpuHours)} of ${request.spec.budget?.maxGpuHours} GPU-hours used)` });
+      budgetOut = { n, stopped: true };
+      continue;
     }
     if (job.state === 'Failed') attempts.push({ ...record, error: job.message ?? 'failed' });
     else attempts.push({ ...record, result: TrainJobResult.parse(job.result) });
@@ -111,7 +138,7 @@ export async function modelStage(ctx: StageContext): Promise<StageOutcome> {
     const training = a.result?.training;
     const baseline = training?.baseline ? ` Linear baseline on the same rows: ${Object.entries(training.baseline.metrics).map(([k, v]) => `${k} ${Number(v.toFixed(4))}`).join(', ')}.` : '';
     const rounds = training?.boostingRounds?.length ? ` Boosting rounds kept by early stopping: ${training.boostingRounds.join(', ')}.` : '';
-    const trained = (training?.device ? ` Trained on ${training.device.name}${training.samplesPerSecond ? ` at ${training.samplesPerSecond} samples/s` : ''}${training.epochs ? `, kept epoch ${training.epochs}` : ''}${training.resumedFromStep ? `, resumed from step ${training.resumedFromStep}` : ''}.` : '') + rounds + baseline;
+    const trained = (training?.device ? ` Trained on ${training.device.name}${training.processes ? ` in ${training.processes} processes (DistributedDataParallel)` : ''}${training.samplesPerSecond ? ` at ${training.samplesPerSecond} samples/s` : ''}${training.epochs ? `, kept epoch ${training.epochs}` : ''}${training.resumedFromStep ? `, resumed from step ${training.resumedFromStep}` : ''}.` : '') + rounds + baseline;
     return {
       n: a.n,
       model: a.model.id,
@@ -123,6 +150,11 @@ export async function modelStage(ctx: StageContext): Promise<StageOutcome> {
     };
   });
   if (running) {
+    const waiting = waitingOutcome(observed.jobs[running.name], `Attempt ${running.n}`);
+    if (waiting) {
+      ctx.condition({ type: 'Trained', status: 'False', reason: waiting.overall.reason, message: waiting.overall.message });
+      return waiting;
+    }
     const progress = status.attempts.at(-1)?.progress;
     const detail = progress ? ` (step ${progress.step}/${progress.total}${progress.loss !== undefined ? `, loss ${progress.loss.toFixed(3)}` : ''}${progress.samplesPerSecond ? `, ${progress.samplesPerSecond} samples/s` : ''}${progress.etaSeconds !== undefined ? `, ETA ${Math.round(progress.etaSeconds)} s` : ''})` : '';
     ctx.condition({ type: 'Trained', status: 'False', reason: 'Training', message: `Attempt ${running.n}: ${attempts.at(-1)!.model.id}${detail}` });
@@ -133,11 +165,23 @@ export async function modelStage(ctx: StageContext): Promise<StageOutcome> {
   const chosen = stop?.bestAttempt;
   const best = (chosen !== undefined ? attempts.find((a) => a.n === chosen && a.result) : undefined) ?? chooseBestAttempt(attempts, task);
   if (!best?.result) {
-    const message = `No attempt succeeded: ${attempts.map((a) => `#${a.n} ${a.model.id}: ${a.error}`).join('; ') || selection.reasons.join(' ')}`;
-    ctx.condition({ type: 'Trained', status: 'False', reason: 'TrainingFailed', message });
-    return { next: false, phase: 'Failed', overall: { state: 'Stalled', reason: 'TrainingFailed', message } };
+    const failures = attempts.map((a) => `#${a.n} ${a.model.id}: ${a.error}`).join('; ');
+    const reason = budgetOut ? 'GpuBudgetExhausted' : 'TrainingFailed';
+    const message = budgetOut
+      ? `GPU-hour budget exhausted: ${gpuHoursWords(spentGpuHours)} of ${request.spec.budget?.maxGpuHours} GPU-hours used and no attempt finished (${failures}). Raise spec.budget.maxGpuHours to train again.`
+      : `No attempt succeeded: ${failures || selection.reasons.join(' ')}`;
+    ctx.condition({ type: 'Trained', status: 'False', reason, message });
+    return { next: false, phase: 'Failed', overall: { state: 'Stalled', reason, message } };
   }
   const result = best.result;
+  if (budgetOut && !request.spec.overrides?.deployBestAttempt) {
+    // The GPU-hour budget ran out: the best attempt so far is kept (status.model) and can be deployed by an override.
+    const message = `GPU-hour budget exhausted: ${gpuHoursWords(spentGpuHours)} of ${request.spec.budget?.maxGpuHours} GPU-hours used; attempt ${budgetOut.n} ${budgetOut.stopped ? 'was stopped at its deadline' : 'was not started'}. The best attempt so far (#${best.n}, ${best.model.id}${headline(ctx, result) ? `, ${headline(ctx, result)}` : ''}) is kept; raise spec.budget.maxGpuHours to train on, or set spec.overrides.deployBestAttempt: true to deploy it.`;
+    ctx.condition({ type: 'Trained', status: 'True', reason: 'GpuBudgetExhausted', message });
+    status.model = { name: request.metadata.name, attempt: best.n, parameters: result.parameters, sizeBytes: result.modelBytes, format: 'onnx', metrics: result.metrics, uri: result.modelDir, lineage: { dataDigest: data.result.digest, seed: result.seed, packages: result.packageVersions } };
+    status.metric = headline(ctx, result);
+    return { next: false, phase: 'Failed', overall: { state: 'Stalled', reason: 'GpuBudgetExhausted', message } };
+  }
   ctx.condition({ type: 'Trained', status: 'True', reason: 'Trained', message: `${attempts.filter((a) => a.result).length} attempt(s); best #${best.n} ${best.model.id}${stop ? `. ${stop.reason}` : ''}` });
   status.metric = headline(ctx, result);
   status.model = {

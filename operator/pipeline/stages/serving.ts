@@ -8,6 +8,7 @@ import type { Constraints } from '../../../agents/task/task-spec.js';
 import { jobName } from '../job-names.js';
 import type { StageContext, StageOutcome } from '../reconcile.js';
 import { apiDocPath, jobOutDir } from './paths.js';
+import { waitingOutcome } from './training-resources.js';
 
 /** The limits a delivered model must keep, checked on what was converted: its bytes and its latency. */
 export function deliveredLimitViolations(constraints: Constraints, converted: ConvertJobResult): string[] {
@@ -44,7 +45,9 @@ export function servingStage(ctx: StageContext): StageOutcome {
   const job = observed.jobs[name];
   if (!job || job.state === 'Pending' || job.state === 'Running') {
     if (!job) ctx.actions.push({ kind: 'runJob', job: { name, kind: 'convert', outDir, spec, runtime: trained.framework } });
-    ctx.condition({ type: 'Converted', status: 'False', reason: 'Converting', message: `Conversion job ${name} is ${job?.state ?? 'starting'}` });
+    const waiting = waitingOutcome(job, `Conversion job ${name}`);
+    ctx.condition({ type: 'Converted', status: 'False', reason: waiting?.overall.reason ?? 'Converting', message: waiting?.overall.message ?? `Conversion job ${name} is ${job?.state ?? 'starting'}` });
+    if (waiting) return waiting;
     return { next: false, phase: 'Converting', overall: { state: 'Reconciling', reason: 'Converting', message: `Converting and benchmarking attempt ${trained.attempt}` } };
   }
   if (job.state === 'Failed') {

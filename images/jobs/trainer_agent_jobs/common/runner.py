@@ -19,7 +19,8 @@ from typing import Any, Callable
 
 from . import events, schemas, termination
 
-JobFunction = Callable[[dict[str, Any], Path], tuple[dict[str, Any], dict[str, Any]]]
+JobFunction = Callable[[dict[str, Any], Path], "tuple[dict[str, Any], dict[str, Any]] | None"]
+"""A job: (result.json, termination summary), or None on a rank other than 0 of a distributed run."""
 
 
 class JobError(RuntimeError):
@@ -38,14 +39,27 @@ def parse_args(job: str, argv: list[str] | None) -> argparse.Namespace:
 PARENT_PID_ENV = "TRAINER_AGENT_PARENT_PID"
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def watch_parent(expected: int, interval: float = 1.0) -> threading.Thread:
     """Exit when the process that started this job is gone (local mode: jobs die with ``run``).
 
     A SIGKILLed parent cannot take its children down; the child notices it was re-parented instead.
+    A worker that ``torchrun`` started (its parent is torchrun, not ``run``) watches ``run`` itself.
     """
+    direct = os.getppid() == expected
+
     def loop() -> None:
         while True:
-            if os.getppid() != expected:
+            if (os.getppid() != expected) if direct else not _alive(expected):
                 os._exit(137)
             time.sleep(interval)
 
@@ -65,7 +79,11 @@ def main(job: str, run: JobFunction, argv: list[str] | None = None) -> int:
         spec = json.loads(Path(args.spec).read_text())
         schemas.validate(spec, f"{job}-spec")
         out.mkdir(parents=True, exist_ok=True)
-        result, summary = run(spec, out)
+        returned = run(spec, out)
+        if returned is None:
+            # Another rank of a torchrun job: rank 0 writes result.json and the termination message.
+            return 0
+        result, summary = returned
         schemas.validate(result, f"{job}-result")
         (out / "result.json").write_text(json.dumps(result, indent=2, default=float) + "\n")
         termination.write({"ok": True, **summary}, args.termination_log)
@@ -80,5 +98,7 @@ def main(job: str, run: JobFunction, argv: list[str] | None = None) -> int:
 
 def _fail(job: str, message: str, termination_log: str | None) -> int:
     events.log(f"Failed {job} job: {message}")
-    termination.write({"ok": False, "kind": "error", "job": job, "error": message[:2000]}, termination_log)
+    # Under torchrun the processes of one pod share its termination log: the first local rank writes it.
+    if os.environ.get("LOCAL_RANK", "0") in ("", "0"):
+        termination.write({"ok": False, "kind": "error", "job": job, "error": message[:2000]}, termination_log)
     return 1

@@ -200,6 +200,28 @@ def test_int8_applies_to_matmul_models_and_skips_linear_classifiers(digits_model
     assert made is not None and any(n.op_type.startswith(("MatMulInteger", "DynamicQuantize")) for n in made.graph.node)
 
 
+def test_int8_keeps_a_cnns_convolutions_fp32_so_onnxruntime_on_the_cpu_can_run_it() -> None:
+    """Dynamic INT8 Conv becomes ConvInteger with int8 weights, which onnxruntime's CPU provider cannot
+    run: a CNN (Conv → Gemm head) gets only its head quantized, and the session loads and predicts."""
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    init = [numpy_helper.from_array(rng.normal(size=(4, 1, 3, 3)).astype(np.float32), "w"),
+            numpy_helper.from_array(rng.normal(size=(64, 3)).astype(np.float32), "fc")]
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1]), helper.make_node("Relu", ["c"], ["r"]),
+             helper.make_node("Flatten", ["r"], ["f"]), helper.make_node("Gemm", ["f", "fc"], ["y"])]
+    graph = helper.make_graph(nodes, "cnn", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 1, 4, 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 3])], init)
+    cnn = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=10)
+    made, _ = quantize.int8_dynamic(cnn)
+    assert made is not None
+    ops = {n.op_type for n in made.graph.node}
+    assert "Conv" in ops and "ConvInteger" not in ops and "MatMulInteger" in ops
+    session = ort.InferenceSession(made.SerializeToString(), providers=["CPUExecutionProvider"])
+    assert session.run(None, {"x": rng.normal(size=(2, 1, 4, 4)).astype(np.float32)})[0].shape == (2, 3)
+
+
 @pytest.mark.parametrize("accelerator,wanted,available", [("cpu", True, False), ("gpu", False, False), ("gpu", True, True)])
 def test_tensorrt_only_when_wanted_and_serving_on_a_gpu(accelerator: str, wanted: bool, available: bool) -> None:
     assert detect_tensorrt(accelerator, wanted).available is available

@@ -121,7 +121,8 @@ class GroundingTrainer(BoxTrainerBase):
         vocabulary = sorted({r.query or "" for r in fit_rows})
         negatives = int(self.h.get("negativeQueries", 2))  # products the image does not show, asked of it per step
 
-        def forward(batch: Sequence[int]) -> Any:
+        def forward(net: Any, batch: Sequence[int]) -> Any:
+            # One process (sizing keeps box models out of DistributedDataParallel): the model is called directly.
             chosen = [groups[i] for i in batch]
             # Besides its own queries, each image is asked for products it does not show (every patch is a
             # negative for them): that is what teaches the query, not just "where is a product".
@@ -203,7 +204,7 @@ class DetectionTrainer(BoxTrainerBase):
         generator = np.random.default_rng(self.seed)
         spec = d._ImageSpec(config)
 
-        def forward(batch: Sequence[int]) -> Any:
+        def forward(net: Any, batch: Sequence[int]) -> Any:
             rows = [fit_rows[i] for i in batch]
             pixels = pixels_of([r.image for r in rows], spec, cache)
             targets = d.targets_of(rows, self.labels, config.image_size, device)
@@ -212,8 +213,8 @@ class DetectionTrainer(BoxTrainerBase):
                     pixels[k] = pixels[k][..., ::-1]
                     boxes = targets[k]["boxes"].clone()
                     targets[k]["boxes"] = torch.stack([config.image_size - boxes[:, 2], boxes[:, 1], config.image_size - boxes[:, 0], boxes[:, 3]], 1)
-            model.train()
-            return model(list(torch.as_tensor(pixels.copy(), device=device)), targets)
+            net.train()
+            return net(list(torch.as_tensor(pixels.copy(), device=device)), targets)
 
         def loss(out: Any, batch: Sequence[int]) -> Any:
             return sum(out.values())

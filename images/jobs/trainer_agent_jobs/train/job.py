@@ -21,7 +21,7 @@ from ..common.boxes import is_box_task
 from ..common.records import Record
 from ..common.runner import JobError
 from ..common.versions import package_versions
-from . import plots
+from . import distributed, plots
 from .dataset import Plan, encode_labels, geometry_for, load_plan
 from .families import family_for
 from .metrics import bootstrap_intervals, classification_metrics, confusion, per_class_report
@@ -50,8 +50,10 @@ def make_trainer(spec: TrainSpec, labels: Sequence[str], plan: Plan, out: Path) 
         from .torch_trainers import torch_trainer
 
         device = select_device(str(spec.hyperparameters.get("device", "auto")), bool(spec.hyperparameters.get("mixedPrecision", True)))
+        world = distributed.init(device.kind)
         events.log(f"Training {spec.model_id} with PyTorch on {device.name}"
-                   + (f" (mixed precision {device.amp_dtype})" if device.amp_dtype else ""))
+                   + (f" (mixed precision {device.amp_dtype})" if device.amp_dtype else "")
+                   + (f", rank {world.rank} of {world.size} (DistributedDataParallel, {'NCCL' if device.kind == 'cuda' else 'gloo'})" if world.active else ""))
         trainer = torch_trainer(spec.modality, task=spec.task, family=spec.family, model_id=spec.model_id,
                                 hyperparameters=dict(family.defaults, **spec.hyperparameters), seed=spec.seed,
                                 labels=labels, out=out, device=device, progress=Progress(1), stop=TerminationFlag())
@@ -67,17 +69,20 @@ def view_done_path(out: Path, view: str) -> Path:
 
 def fit_views(spec: TrainSpec, plan: Plan, trainer: Trainer, out: Path) -> tuple[list[Scored], Any, PseudoLabels | None]:
     """Fit every view (skipping fold views a killed run finished); returns the scored views, the final
-    fit and the final view's pseudo-labels."""
+    fit and the final view's pseudo-labels. Under torchrun every rank fits (together); only rank 0
+    scores and writes."""
+    world = distributed.current()
     scored: list[Scored] = []
     final_fit: Any = None
     final_pseudo: PseudoLabels | None = None
     for n, view in enumerate(plan.views, start=1):
         done = view_done_path(out, view.name)
         is_final = view.name == plan.final.name
-        if done.is_file() and not is_final:
-            saved = np.load(done)
-            scored.append(Scored(saved["y_true"], saved["probabilities"]))
-            events.log(f"View {view.name} was fitted by an earlier run: reused")
+        if distributed.broadcast(done.is_file() and not is_final):
+            if world.primary:
+                saved = np.load(done)
+                scored.append(Scored(saved["y_true"], saved["probabilities"]))
+                events.log(f"View {view.name} was fitted by an earlier run: reused")
             continue
         pseudo = None
         if spec.teacher:
@@ -86,6 +91,8 @@ def fit_views(spec: TrainSpec, plan: Plan, trainer: Trainer, out: Path) -> tuple
             events.log(f"View {view.name}: {len(pseudo)} of {len(view.unlabelled)} unlabelled rows pseudo-labelled by the teacher")
         events.log(f"Fitting view {view.name} ({n}/{len(plan.views)}): {len(view.train)} training rows, {len(view.test)} test rows")
         fitted = trainer.fit(view, pseudo)
+        if not world.primary:
+            continue
         if view.unlabelled:
             save_unlabelled_predictions(out, view.name, trainer.probabilities(fitted, view.unlabelled), trainer.labels)
         if view.name in {v.name for v in plan.scored}:
@@ -135,8 +142,9 @@ def write_plots(spec: TrainSpec, plan: Plan, trainer: Trainer, matrix: list[list
     return files
 
 
-def run(raw: dict[str, Any], out: Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Train and evaluate; returns (result.json, termination summary)."""
+def run(raw: dict[str, Any], out: Path) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """Train and evaluate; returns (result.json, termination summary), or None on a rank other than 0
+    of a distributed run (rank 0 writes the results)."""
     if raw.get("modality") == "tabular":
         from .tabular_job import run_tabular
 
@@ -155,7 +163,14 @@ def run(raw: dict[str, Any], out: Path) -> tuple[dict[str, Any], dict[str, Any]]
     if not any(v.test for v in plan.scored):
         raise JobError("the evaluation plan has no test rows to score")
     trainer = make_trainer(spec, labels, plan, out)
+    if not distributed.env_world().primary and not distributed.current().active:
+        events.log(f"{spec.family} trains in one process: rank 0 does it alone")
+        return None
     scored, final_fit, final_pseudo = fit_views(spec, plan, trainer, out)
+    if not distributed.current().primary:
+        events.log("Finished training; rank 0 scores the model and writes the results")
+        distributed.shutdown()
+        return None
     y_true = np.concatenate([s.y_true for s in scored])
     probabilities = np.concatenate([s.probabilities for s in scored])
     metrics = classification_metrics(y_true, probabilities)
@@ -188,4 +203,8 @@ def run(raw: dict[str, Any], out: Path) -> tuple[dict[str, Any], dict[str, Any]]
     summary = {k: result_doc[k] for k in ("kind", "modelId", "family", "metrics", "objectivesMet", "parameters",
                                           "modelBytes", "trainRows", "pseudoLabelledRows", "durationSeconds", "seed")}
     summary["evaluation"] = evaluation
+    world = distributed.current()
+    if world.active:
+        result_doc["training"]["processes"] = world.size
+    distributed.shutdown()
     return result_doc, summary

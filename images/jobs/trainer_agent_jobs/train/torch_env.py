@@ -48,7 +48,9 @@ def select_device(preference: str = "auto", mixed_precision: bool = True) -> Dev
         if mixed_precision:
             amp = "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
         return Device("cuda", torch.cuda.get_device_name(0), amp)
-    threads = int(os.environ.get("TRAINER_AGENT_TORCH_THREADS", "0")) or os.cpu_count() or 1
+    # Processes torchrun started on this machine share its cores (one process: all of them).
+    local_processes = max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1") or 1))
+    threads = int(os.environ.get("TRAINER_AGENT_TORCH_THREADS", "0")) or max(1, (os.cpu_count() or 1) // local_processes)
     torch.set_num_threads(threads)
     return Device("cpu", f"cpu x{threads}", None)
 

@@ -6,6 +6,11 @@ weights), soft targets (one-hot for labelled rows, a teacher's probabilities for
 cross-entropy against them is distillation), early stopping on a validation split carved from the
 training rows (never the test rows), fixed seeds, progress lines with loss, metric, samples/s and ETA,
 checkpoints every N optimizer steps and on SIGTERM, and resume from the newest checkpoint.
+
+Under ``torchrun`` (distributed.py) every rank takes its shard of each batch through
+``DistributedDataParallel``; the loss is scaled so the averaged gradient is the whole batch's, so the
+ranks together take the step one process would take on the whole batch. Only rank 0 writes
+checkpoints; every rank resumes from the one rank 0 names, and a SIGTERM any rank sees stops them all.
 """
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ..common import events
+from . import distributed
 
 CHECKPOINT_PREFIX = "step-"
 KEEP_CHECKPOINTS = 2
@@ -135,21 +141,29 @@ def warmup_linear_decay(total_steps: int, warmup_ratio: float) -> Callable[[int]
     return factor
 
 
-def soft_cross_entropy(logits: Any, targets: Any, weights: Any) -> Any:
+def soft_cross_entropy(logits: Any, targets: Any, weights: Any, total_weight: float | None = None) -> Any:
     """Σ w·(−Σ q log softmax(z)) / Σ w: cross-entropy against soft targets (distillation when q is a
-    teacher's probabilities), with per-row weights."""
+    teacher's probabilities), with per-row weights. ``total_weight``: divide by the whole batch's Σ w
+    instead of these rows' (a rank's shard of a batch)."""
     import torch
 
     log_probabilities = torch.log_softmax(logits.float(), dim=-1)
     per_row = -(targets * log_probabilities).sum(dim=-1)
+    if total_weight is not None:
+        return (per_row * weights).sum() / max(total_weight, 1e-12)
     return (per_row * weights).sum() / weights.sum().clamp(min=1e-12)
+
+
+Forward = Callable[[Any, Sequence[int]], Any]
+"""``forward(net, rows)``: logits for the training rows ``rows``, computed by calling ``net`` (the module,
+or its ``DistributedDataParallel`` wrapper: gradients are only averaged through the wrapper's call)."""
 
 
 class TrainingLoop:
     """One model, one training set; ``run`` trains it (resuming when a checkpoint exists)."""
 
     def __init__(
-        self, module: Any, forward: Callable[[Sequence[int]], Any], targets: np.ndarray, weights: np.ndarray,
+        self, module: Any, forward: Forward, targets: np.ndarray, weights: np.ndarray,
         config: LoopConfig, device: Any, checkpoint_dir: Path, progress: Progress, stop: TerminationFlag,
         validate: Callable[[], float] | None = None, head_parameters: Sequence[Any] = (),
         loss: Callable[[Any, Sequence[int]], Any] | None = None,
@@ -184,7 +198,10 @@ class TrainingLoop:
         return torch.optim.AdamW([{"params": ps, "lr": lr, "weight_decay": wd} for (lr, wd), ps in groups.items()])
 
     def _save(self, state: dict[str, Any]) -> None:
-        save_checkpoint(self.checkpoint_dir, state)
+        """Rank 0 writes the checkpoint; the others wait for it (a rank must not exit, or resume, before)."""
+        if distributed.current().primary:
+            save_checkpoint(self.checkpoint_dir, state)
+        distributed.barrier()
 
     def run(self, amp_dtype: str | None = None) -> LoopOutcome:
         """Train for the configured epochs (early stopping on the validation metric when there is one)."""
@@ -199,7 +216,9 @@ class TrainingLoop:
         outcome = LoopOutcome(steps=0, best_epoch=-1, best_metric=None)
         best_state: dict[str, Any] | None = None
         stale, epoch, position = 0, 0, 0
-        checkpoint = newest_checkpoint(self.checkpoint_dir)
+        world = distributed.current()
+        # Rank 0 names the checkpoint (on the shared artifacts volume) every rank resumes from.
+        checkpoint = distributed.broadcast(newest_checkpoint(self.checkpoint_dir))
         if checkpoint is not None:
             saved = torch.load(str(checkpoint), map_location=self.device, weights_only=False)
             self.module.load_state_dict(saved["model"])
@@ -219,6 +238,8 @@ class TrainingLoop:
                     "best": best_state, "stale": stale, "epoch": epoch, "position": position, "step": outcome.steps,
                     "rng": torch.get_rng_state()}
 
+        # Wrapped after loading: DDP starts every rank from rank 0's (restored) weights.
+        net = distributed.wrap(self.module, self.device)
         started, seen = time.monotonic(), 0
         self.module.train()
         while epoch < config.epochs:
@@ -227,16 +248,26 @@ class TrainingLoop:
             groups = [batches[i:i + config.gradient_accumulation] for i in range(0, len(batches), config.gradient_accumulation)]
             while position < len(groups):
                 loss_value, rows = 0.0, 0
-                for batch in groups[position]:
-                    with torch.autocast(device_type=self.device.type, dtype=dtype, enabled=dtype is not None):
-                        logits = self.forward(batch.tolist())
-                    if self.loss is not None:
-                        loss = self.loss(logits, batch.tolist()) / len(groups[position])
-                    else:
-                        targets = torch.as_tensor(self.targets[batch], device=self.device)
-                        weights = torch.as_tensor(self.weights[batch], device=self.device)
-                        loss = soft_cross_entropy(logits, targets, weights) / len(groups[position])
-                    scaler.scale(loss).backward()
+                group = groups[position]
+                for i, batch in enumerate(group):
+                    local, keep = distributed.shard(batch, world)
+                    with distributed.no_sync(net, world.active and i < len(group) - 1):
+                        with torch.autocast(device_type=self.device.type, dtype=dtype, enabled=dtype is not None):
+                            logits = self.forward(net, local.tolist())
+                        if self.loss is not None:
+                            # A model's own loss (boxes) averages over its rows; DDP's average over the ranks
+                            # makes that the batch's.
+                            loss = self.loss(logits, local.tolist()) / len(group)
+                        else:
+                            targets = torch.as_tensor(self.targets[local], device=self.device)
+                            weights = torch.as_tensor(self.weights[local] * keep, device=self.device)
+                            if world.active:
+                                # DDP averages over ranks: × world size and ÷ the whole batch's weight makes
+                                # the average the gradient of the whole batch's loss.
+                                loss = soft_cross_entropy(logits, targets, weights, float(self.weights[batch].sum())) * world.size / len(group)
+                            else:
+                                loss = soft_cross_entropy(logits, targets, weights) / len(group)
+                        scaler.scale(loss).backward()
                     loss_value += float(loss.detach())
                     rows += len(batch)
                 scaler.unscale_(optimizer)
@@ -248,18 +279,23 @@ class TrainingLoop:
                 position += 1
                 outcome.steps += 1
                 seen += rows
+                emit = outcome.steps % config.progress_every == 0
+                if emit and world.active:
+                    loss_value = distributed.mean([loss_value])[0]  # the whole batch's loss
                 metric = {"loss": round(loss_value, 4), "epoch": epoch + 1, "learningRate": scheduler.get_last_lr()[0]}
                 if outcome.history:
                     metric["validation"] = outcome.history[-1]["metric"]
-                self.progress.step(rows, metric, emit=outcome.steps % config.progress_every == 0)
-                if self.stop.requested or outcome.steps % config.checkpoint_every == 0:
+                self.progress.step(rows, metric, emit=emit)
+                stop = distributed.any_rank(self.stop.requested) if world.active else self.stop.requested
+                if stop or outcome.steps % config.checkpoint_every == 0:
                     self._save(state())
-                if self.stop.requested:
+                if stop:
                     events.log(f"SIGTERM: saved checkpoint at step {outcome.steps}; exiting")
                     raise StopRequested()
             epoch, position = epoch + 1, 0
             if self.validate is not None:
-                value = self.validate()
+                # Rank 0 validates; its value decides early stopping everywhere (the ranks hold the same weights).
+                value = distributed.broadcast(self.validate() if world.primary else None)
                 self.module.train()
                 outcome.history.append({"epoch": epoch, "metric": value})
                 events.log(f"Epoch {epoch}: validation metric {value:.4f}")

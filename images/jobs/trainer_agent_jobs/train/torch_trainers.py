@@ -199,15 +199,16 @@ class TorchTextTrainer(TorchTrainerBase):
         encoded = [e.ids for e in model.tokenizer.encode_batch(texts)]
         validate = self.validator(model, held)
 
-        def forward(batch: Sequence[int]) -> Any:
-            return self.forward_ids(model, [encoded[i] for i in batch])
+        def forward(net: Any, batch: Sequence[int]) -> Any:
+            return self.forward_ids(model, [encoded[i] for i in batch], net)
 
         self.run_loop(view, model.module, forward, targets, weights, validate, list(model.module.head.parameters()))
         model.module.to("cpu")
         return model
 
-    def forward_ids(self, model: Any, rows: Sequence[Sequence[int]]) -> Any:
-        """Logits for pre-tokenised rows, padded to the longest."""
+    def forward_ids(self, model: Any, rows: Sequence[Sequence[int]], net: Any = None) -> Any:
+        """Logits for pre-tokenised rows, padded to the longest, through ``net`` (the module, or its
+        distributed wrapper while training)."""
         import torch
 
         from .text_encoder import pad_id
@@ -219,7 +220,7 @@ class TorchTextTrainer(TorchTrainerBase):
             ids[i, : len(r)] = r
             mask[i, : len(r)] = 1
         device = self.device.torch_device
-        return model.module(torch.as_tensor(ids, device=device), torch.as_tensor(mask, device=device))
+        return (net or model.module)(torch.as_tensor(ids, device=device), torch.as_tensor(mask, device=device))
 
     def validator(self, model: Any, held: Sequence[Record]) -> Any:
         """Early stopping's metric on the validation rows, or None without them."""
@@ -333,12 +334,12 @@ class TorchImageTrainer(TorchTrainerBase):
         model.to(device)
         generator = np.random.default_rng(self.seed)
 
-        def forward(batch: Sequence[int]) -> Any:
+        def forward(net: Any, batch: Sequence[int]) -> Any:
             x = torch.as_tensor(inputs[list(batch)], device=device)
             if flip:
                 mask = torch.as_tensor(generator.random(len(batch)) < 0.5, device=device)
                 x = torch.where(mask[:, None, None, None], x.flip(-1), x)
-            return model(x)
+            return net(x)
 
         validate = None
         if held:
