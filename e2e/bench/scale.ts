@@ -63,7 +63,7 @@ export interface ScaleReport {
   settled: boolean;
   faults: { at: number; what: string; seconds: number }[];
   restarts: number;
-  rss: { peakMiB: number; atSettleMiB: number; idleMiB: number; peakAtSeconds: number; heapUsedAtSettleMiB: number; heapTotalMiB: number; externalMiB: number; timeline: [number, number][] };
+  rss: { readyMiB: number; peakMiB: number; atSettleMiB: number; idleMiB: number; peakAtSeconds: number; heapUsedAtSettleMiB: number; heapTotalMiB: number; externalMiB: number; timeline: [number, number][] };
   reconcile: { count: number; p50Ms: number; p99Ms: number; maxMs: number; source: 'log' | 'histogram' };
   calls: {
     total: number;
@@ -117,7 +117,8 @@ export async function runScale(options: ScaleOptions): Promise<ScaleReport> {
   const operatorLog = join(options.work, 'operator.log');
   const operator = new OperatorProcess({ kubeconfig, config: configFile, identity: 'scale-operator', logFile: operatorLog, supervise: true, env: chartEnv, ...(options.operatorRoot ? { root: options.operatorRoot } : {}) });
   await operator.start();
-  say(`operator ready (pid ${operator.pid}, ${JSON.stringify(chartEnv)}), idle RSS ${(operator.rss.at(-1)?.kb ?? 0) / 1024 | 0} MiB`);
+  const rssReady = (operator.rss.at(-1)?.kb ?? 0) / 1024;
+  say(`operator ready (pid ${operator.pid}, ${JSON.stringify(chartEnv)}), idle RSS ${rssReady | 0} MiB`);
 
   // The requests: awaiting input, rejected, and held (data Job Running until the end).
   const kinds: Kind[] = Array.from({ length: options.requests }, (_, i) => (i < options.held ? 'held' : i < options.held + options.rejected ? 'rejected' : 'awaiting'));
@@ -210,7 +211,7 @@ export async function runScale(options: ScaleOptions): Promise<ScaleReport> {
     settled,
     faults,
     restarts: operator.incarnations.length - 1,
-    rss: { peakMiB: round(operator.peakRssMiB), atSettleMiB: round(rssAtSettle), idleMiB: round(rssIdle), ...rssTimeline(operator.rss, t0), heapUsedAtSettleMiB: round(heapAtSettle), ...memoryAtSettle },
+    rss: { readyMiB: round(rssReady), peakMiB: round(operator.peakRssMiB), atSettleMiB: round(rssAtSettle), idleMiB: round(rssIdle), ...rssTimeline(operator.rss, t0), heapUsedAtSettleMiB: round(heapAtSettle), ...memoryAtSettle },
     reconcile,
     calls: account(loadCalls.filter((c) => c.user === OPERATOR_USER && c.at <= (settledAt || Date.now())), known, kindOf),
     idle: {
@@ -362,7 +363,7 @@ export function formatReport(r: ScaleReport): string {
   return [
     `Operator at scale: ${r.options.requests} TrainingRequests (${r.options.held} held, ${r.options.rejected} rejected), faults: ${r.faults.map((f) => `${f.what} at ${f.at.toFixed(0)} s (${f.seconds.toFixed(1)} s)`).join(', ') || 'none'}`,
     `  settled: ${r.settled ? 'yes' : 'NO'} after ${r.settleSeconds.toFixed(1)} s (created in ${r.createSeconds.toFixed(1)} s); operator restarts: ${r.restarts}`,
-    `  RSS: peak ${r.rss.peakMiB} MiB (${r.rss.peakAtSeconds} s after the creates), at settle ${r.rss.atSettleMiB} MiB (V8 heap ${r.rss.heapUsedAtSettleMiB} of ${r.rss.heapTotalMiB} MiB used, external ${r.rss.externalMiB} MiB), idle ${r.rss.idleMiB} MiB`,
+    `  RSS: ready ${r.rss.readyMiB} MiB, peak ${r.rss.peakMiB} MiB (${r.rss.peakAtSeconds} s after the creates), at settle ${r.rss.atSettleMiB} MiB (V8 heap ${r.rss.heapUsedAtSettleMiB} of ${r.rss.heapTotalMiB} MiB used, external ${r.rss.externalMiB} MiB), idle ${r.rss.idleMiB} MiB`,
     `  reconcile (${r.reconcile.source}): ${r.reconcile.count} reconciles, p50 ${r.reconcile.p50Ms} ms, p99 ${r.reconcile.p99Ms} ms, max ${r.reconcile.maxMs} ms`,
     `  API calls while settling: ${r.calls.total} (${Object.entries(r.calls.byVerb).map(([v, n]) => `${v} ${n}`).join(', ')}); not about one request (informers, Lease): ${r.calls.unattributed}`,
     ...kinds,

@@ -35,6 +35,9 @@ describe('the operator at (small) scale', () => {
   });
 
   it('stays small', () => {
-    expect(report.rss.peakMiB).toBeLessThan(150);
+    // Most of it is the offline brain's multilingual sentence encoder, loaded by the first request it
+    // reads: about 85 MiB of V8 heap for its 250k-piece tokenizer and 145 MiB of ONNX Runtime session.
+    // Without the encoder the operator peaked under 150 MiB here; 40 requests add a few MiB to it.
+    expect(report.rss.peakMiB).toBeLessThan(400);
   });
 });
