@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args(argv)
     out = Path(a.out)
-    given = [json.loads(x) for x in Path(a.rows).read_text().splitlines() if x.strip()] if a.rows else None
+    given = [json.loads(x) for x in Path(a.rows).read_text().split("\n") if x.strip()] if a.rows else None
     if a.kind.startswith("torch-"):
         info = train_torch(out, a.kind, given, a.seed, a.limit)
     elif a.kind == "text":

@@ -15,7 +15,9 @@ def data_digest(split_files: Iterable[Path], root: Path) -> str:
         digest.update(path.relative_to(root).as_posix().encode() + b"\0")
         data = path.read_bytes()
         digest.update(data)
-        for line in data.decode("utf-8").splitlines():
+        # JSON lines end at "\n" only: str.splitlines() would also cut at U+2028, U+0085 and other
+        # characters that JSON keeps raw inside strings (real review texts have them).
+        for line in data.decode("utf-8").split("\n"):
             image = json.loads(line).get("image") if line.strip() else None
             if image:
                 digest.update(hashlib.sha256(Path(image).read_bytes()).digest())

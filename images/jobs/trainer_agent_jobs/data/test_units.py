@@ -1,6 +1,9 @@
 """Small, pure pieces of the data job."""
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from trainer_agent_jobs.data.dedupe import strip_mail_headers, text_content
@@ -67,3 +70,13 @@ def test_a_missing_label_column_is_named_unless_the_source_is_unlabelled(tmp_pat
             load_source(source)
     else:
         assert len(load_source(source)) == 2
+
+
+@pytest.mark.parametrize("text", ["line\u2028separator", "next\x85line", "form\x0cfeed", "plain"])
+def test_the_data_digest_reads_json_lines_whose_texts_hold_unicode_line_breaks(tmp_path: Path, text: str) -> None:
+    """JSON keeps U+2028, U+0085 and form feeds raw inside strings; the digest must not cut lines there."""
+    from trainer_agent_jobs.data.digest import data_digest
+
+    split = tmp_path / "train.jsonl"
+    split.write_text(json.dumps({"text": text, "label": "a"}, ensure_ascii=False) + "\n", encoding="utf-8")
+    assert data_digest([split], tmp_path).startswith("sha256:")

@@ -240,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     from .torch_env import select_device
 
     select_device("cpu")
-    texts = [json.loads(line)["text"] for line in Path(args.corpus).read_text().splitlines() if line.strip()]
+    texts = [json.loads(line)["text"] for line in Path(args.corpus).read_text().split("\n") if line.strip()]
     entries = measurable(load_catalog(Path(args.catalog)))
     measurements = [measure(e, texts) for e in entries]
     problems = [p for e, m in zip(entries, measurements) for p in disagreements(e, m)]
