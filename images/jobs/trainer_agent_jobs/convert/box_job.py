@@ -3,9 +3,6 @@ benchmark, result (the same steps and result shape as the classifiers')."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -40,18 +37,10 @@ def _benchmark_feeds(export: BoxExport, path: Path) -> Path:
 
 def benchmark(spec: ConvertSpec, export: BoxExport, onnx_path: Path, work: Path) -> dict[str, Any]:
     """The onnxruntime sweep of convert/bench.py on the held-out rows' feeds (detection: one image per run)."""
+    from .job import run_benchmark
+
     feeds = _benchmark_feeds(export, work / "bench-feeds.npz")
-    b = spec.benchmark
-    sizes = [1] if export.kind == "detection" else sorted({s for s in b.batch_sizes if s <= spec.triton.max_batch_size} | {1})
-    cmd = [sys.executable, "-m", "trainer_agent_jobs.convert.bench", "--model", str(onnx_path), "--input-name", "-", "--inputs", str(feeds),
-           "--batch-sizes", ",".join(map(str, sizes)), "--concurrencies", ",".join(map(str, b.concurrencies)),
-           "--seconds", str(b.seconds_per_point), "--max-requests", str(b.max_requests_per_point), "--intra-op-threads", str(b.intra_op_threads)]
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH", "")]))
-    limit = 120 + 4 * b.seconds_per_point * (len(sizes) + len(b.concurrencies))
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=limit, env=env, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"benchmark failed: {done.stderr.strip()[-500:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_benchmark(spec, onnx_path, "-", feeds, batch_sizes=[1] if export.kind == "detection" else None, timeout_factor=2)
 
 
 def reference_rows(export: BoxExport) -> list[dict[str, Any]]:

@@ -57,17 +57,20 @@ def _benchmark(spec: ConvertSpec, onnx_path: Path, exported: Any, inputs: Any, w
     return run_benchmark(spec, onnx_path, input_name, rows_file, tokenizer)
 
 
-def run_benchmark(spec: ConvertSpec, onnx_path: Path, input_name: str, rows_file: Path, extra: list[str] | None = None) -> dict[str, Any]:
-    """The benchmark process (convert/bench.py) over ``rows_file``: JSON strings, .npy rows or .npz columns."""
+def run_benchmark(spec: ConvertSpec, onnx_path: Path, input_name: str, rows_file: Path, extra: list[str] | None = None,
+                  batch_sizes: list[int] | None = None, timeout_factor: int = 1) -> dict[str, Any]:
+    """The benchmark process (convert/bench.py) over ``rows_file``: JSON strings, .npy rows or .npz feeds.
+    ``batch_sizes`` replaces the spec's (capped by Triton's max batch size); ``timeout_factor`` gives slow
+    models (boxes) more time before the process is given up."""
     b = spec.benchmark
-    sizes = sorted({s for s in b.batch_sizes if s <= spec.triton.max_batch_size} | {1})
+    sizes = batch_sizes or sorted({s for s in b.batch_sizes if s <= spec.triton.max_batch_size} | {1})
     cmd = [sys.executable, "-m", "trainer_agent_jobs.convert.bench", "--model", str(onnx_path),
            "--input-name", input_name, "--inputs", str(rows_file),
            "--batch-sizes", ",".join(map(str, sizes)), "--concurrencies", ",".join(map(str, b.concurrencies)),
            "--seconds", str(b.seconds_per_point), "--max-requests", str(b.max_requests_per_point),
            "--intra-op-threads", str(b.intra_op_threads), *(extra or [])]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH", "")]))
-    limit = 60 + 2 * b.seconds_per_point * (len(sizes) + len(b.concurrencies))
+    limit = timeout_factor * (60 + 2 * b.seconds_per_point * (len(sizes) + len(b.concurrencies)))
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=limit, env=env, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"benchmark failed: {done.stderr.strip()[-500:]}")
