@@ -11,55 +11,19 @@ the views' splits), so the train job reads both the same way.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
 from ..common.boxes import BoxRow
 from ..common.jsonl import write_jsonl
-from .evaluation import FINAL
+from .evaluation import FINAL, EvaluationPlan, View
 
 
-@dataclass
-class BoxView:
-    """What one fit learns from (``train``) and is scored on (``test``)."""
-
-    name: str
-    train: list[BoxRow]
-    test: list[BoxRow]
-    stats: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def directory(self) -> str:
-        return "" if self.name == FINAL else f"folds/{self.name.removeprefix('fold-')}"
-
-
-@dataclass(frozen=True)
-class BoxPlan:
-    """``holdout`` (the final view) or ``cross-validation`` (fold views, then the final view)."""
-
-    method: str
-    folds: int | None
-    views: list[BoxView]
-    reason: str
-
-    @property
-    def final(self) -> BoxView:
-        return next(v for v in self.views if v.name == FINAL)
-
-    @property
-    def scored(self) -> list[BoxView]:
-        return [v for v in self.views if v.name != FINAL] if self.method == "cross-validation" else [self.final]
-
-    @property
-    def evaluated_rows(self) -> int:
-        return sum(len(v.test) for v in self.scored)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"method": self.method, "folds": self.folds, "rows": self.evaluated_rows, "reason": self.reason,
-                "groupedBy": "image content",
-                "views": [{"name": v.name, "directory": v.directory, "train": len(v.train), "test": len(v.test), "unlabelled": 0}
-                          for v in self.views]}
+BoxView = View[BoxRow]
+"""What one fit learns from (``train``) and is scored on (``test``); box tasks have no unlabelled rows."""
+BoxPlan = EvaluationPlan[BoxRow]
+"""``holdout`` (the final view) or ``cross-validation`` (fold views, then the final view), grouped by image."""
+GROUPED_BY = "image content"
 
 
 def image_digest(path: str, cache: dict[str, str]) -> str:
@@ -84,18 +48,18 @@ def plan_box_evaluation(labelled: Sequence[BoxRow], given_test: Sequence[BoxRow]
     labelled = list(labelled)
     if given_test:
         return BoxPlan("holdout", None, [BoxView(FINAL, labelled, list(given_test))],
-                       f"the {len(given_test)} rows of the given test source are the locked test split")
+                       f"the {len(given_test)} rows of the given test source are the locked test split", GROUPED_BY)
     groups = [image_digest(r.image, digests) for r in labelled]
     images = len(set(groups))
     train, test = grouped_split(labelled, groups, test_fraction, seed)
     if len(test) >= min_holdout_rows:
         return BoxPlan("holdout", None, [BoxView(FINAL, train, test)],
                        f"the locked test split has {len(test)} rows of {len({image_digest(r.image, digests) for r in test})} "
-                       f"images (at least {min_holdout_rows} rows; whole images, never split)")
+                       f"images (at least {min_holdout_rows} rows; whole images, never split)", GROUPED_BY)
     k = min(folds, images)
     if k < 2:
         return BoxPlan("holdout", None, [BoxView(FINAL, train, test)],
-                       f"only {images} image(s): too few to cross-validate, so the {len(test)}-row test split is used")
+                       f"only {images} image(s): too few to cross-validate, so the {len(test)}-row test split is used", GROUPED_BY)
     from sklearn.model_selection import GroupKFold
 
     views = []
@@ -105,7 +69,7 @@ def plan_box_evaluation(labelled: Sequence[BoxRow], given_test: Sequence[BoxRow]
     return BoxPlan("cross-validation", k, views,
                    f"the test split would have {len(test)} rows (fewer than {min_holdout_rows}): {k}-fold cross-validation "
                    f"over all {len(labelled)} labelled rows of {images} images, grouped by image so no image is in "
-                   "both a fold's training and test rows")
+                   "both a fold's training and test rows", GROUPED_BY)
 
 
 def write_box_views(plan: BoxPlan, out: Path) -> list[Path]:

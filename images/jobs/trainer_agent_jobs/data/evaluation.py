@@ -11,21 +11,22 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Generic, Sequence, TypeVar
 
 from ..common.records import Record
 
 FINAL = "final"
+RowT = TypeVar("RowT")
 
 
 @dataclass
-class View:
-    """What one fit may learn from and what it is scored on."""
+class View(Generic[RowT]):
+    """What one fit may learn from and what it is scored on (rows: text/image records, or box rows)."""
 
     name: str
-    train: list[Record]
-    test: list[Record]
-    unlabelled: list[Record]
+    train: list[RowT]
+    test: list[RowT]
+    unlabelled: list[RowT] = field(default_factory=list)
     stats: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -35,21 +36,23 @@ class View:
 
 
 @dataclass(frozen=True)
-class EvaluationPlan:
-    """How the model is judged: ``holdout`` (one view) or ``cross-validation`` (fold views, then final)."""
+class EvaluationPlan(Generic[RowT]):
+    """How the model is judged: ``holdout`` (one view) or ``cross-validation`` (fold views, then final).
+    ``grouped_by`` names what the split keeps together (box tasks: image content), if anything."""
 
     method: str
     folds: int | None
-    views: list[View]
+    views: list[View[RowT]]
     reason: str
+    grouped_by: str | None = None
 
     @property
-    def final(self) -> View:
+    def final(self) -> View[RowT]:
         """The view the deployed model learns from."""
         return next(v for v in self.views if v.name == FINAL)
 
     @property
-    def scored(self) -> list[View]:
+    def scored(self) -> list[View[RowT]]:
         """The views whose test rows are scored: the final one in holdout, the folds in cross-validation."""
         return [v for v in self.views if v.name != FINAL] if self.method == "cross-validation" else [self.final]
 
@@ -61,6 +64,7 @@ class EvaluationPlan:
     def to_json(self) -> dict[str, Any]:
         """``evaluation.json``: the plan without the rows."""
         return {"method": self.method, "folds": self.folds, "rows": self.evaluated_rows, "reason": self.reason,
+                **({"groupedBy": self.grouped_by} if self.grouped_by else {}),
                 "views": [{"name": v.name, "directory": v.directory, "train": len(v.train), "test": len(v.test),
                            "unlabelled": len(v.unlabelled)} for v in self.views]}
 

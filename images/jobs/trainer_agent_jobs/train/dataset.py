@@ -39,12 +39,12 @@ def load_plan(data_dir: str) -> Plan:
     if (root / "result.json").is_file():
         digest = json.loads((root / "result.json").read_text()).get("digest")
     if not (root / "evaluation.json").is_file():
-        return Plan("holdout", None, [_read_view(root, FINAL, "")], "a single test split", digest)
+        return Plan("holdout", None, [_read_view(root, FINAL, "")], "a single test split", digest=digest)
     raw = json.loads((root / "evaluation.json").read_text())
     views = [_read_view(root, v["name"], v["directory"]) for v in raw["views"]]
     # Fold views first, the final view last: a teacher's fold predictions exist before a student needs them.
     views.sort(key=lambda v: v.name == FINAL)
-    return Plan(str(raw["method"]), raw.get("folds"), views, str(raw.get("reason", "")), digest)
+    return Plan(str(raw["method"]), raw.get("folds"), views, str(raw.get("reason", "")), digest=digest)
 
 
 def model_inputs(records: Sequence[Record], modality: str, geometry: ImageGeometry | None) -> Any:
