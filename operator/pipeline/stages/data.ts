@@ -18,6 +18,27 @@ export function dataRuntime(modality: string, frameworks: Framework[]): Framewor
 }
 
 /**
+ * Whether the request's data sources can be read yet: still fetching (PreparingData), or unreadable or
+ * not resolved (Stalled, DataUnavailable); undefined when all `expected` sources are there.
+ */
+export function sourcesNotReady(ctx: StageContext, expected: number): StageOutcome | undefined {
+  const { observed } = ctx;
+  const pending = observed.sources.filter((s) => s.pending && !s.error);
+  if (pending.length > 0) {
+    const message = `Fetching data: ${pending.map((s) => `${s.name} (${s.pending})`).join('; ')}`;
+    ctx.condition({ type: 'DataPrepared', status: 'False', reason: 'FetchingData', message });
+    return { next: false, phase: 'PreparingData', overall: { state: 'Reconciling', reason: 'FetchingData', message } };
+  }
+  const unreadable = observed.sources.filter((s) => s.error);
+  if (unreadable.length > 0 || observed.sources.length < expected) {
+    const message = unreadable.map((s) => `${s.name}: ${s.error}`).join('; ') || 'data sources are not resolved yet';
+    ctx.condition({ type: 'DataPrepared', status: 'False', reason: 'DataUnavailable', message });
+    return { next: false, phase: 'Failed', overall: { state: 'Stalled', reason: 'DataUnavailable', message } };
+  }
+  return undefined;
+}
+
+/**
  * Data stage (Data agent): make sure labelled data exists and is readable, decide the operations,
  * run the data job, read its profile, decide (through the brain) whether the training split needs a
  * second pass (augment, reduce) and run it, and ask for more data when there is too little.
@@ -35,18 +56,8 @@ export async function dataStage(ctx: StageContext): Promise<StageOutcome> {
     ctx.condition({ type: 'DataPrepared', status: 'False', reason: 'NoLabelledData', message: question });
     return { next: false, phase: 'AwaitingInput', question, overall: { state: 'AwaitingInput', reason: 'NoLabelledData', message: question } };
   }
-  const pending = observed.sources.filter((s) => s.pending && !s.error);
-  if (pending.length > 0) {
-    const message = `Fetching data: ${pending.map((s) => `${s.name} (${s.pending})`).join('; ')}`;
-    ctx.condition({ type: 'DataPrepared', status: 'False', reason: 'FetchingData', message });
-    return { next: false, phase: 'PreparingData', overall: { state: 'Reconciling', reason: 'FetchingData', message } };
-  }
-  const unreadable = observed.sources.filter((s) => s.error);
-  if (unreadable.length > 0 || observed.sources.length < sources.length) {
-    const message = unreadable.map((s) => `${s.name}: ${s.error}`).join('; ') || 'data sources are not resolved yet';
-    ctx.condition({ type: 'DataPrepared', status: 'False', reason: 'DataUnavailable', message });
-    return { next: false, phase: 'Failed', overall: { state: 'Stalled', reason: 'DataUnavailable', message } };
-  }
+  const notReady = sourcesNotReady(ctx, sources.length);
+  if (notReady) return notReady;
 
   const spec = DataJobSpec.parse({
     task: task.task,

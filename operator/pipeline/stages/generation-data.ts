@@ -3,6 +3,7 @@ import { GenerationDataJobResult, GenerationDataJobSpec } from '../../../agents/
 import { plannedResolution } from '../../../agents/model/generation.js';
 import { jobName } from '../job-names.js';
 import type { StageContext, StageOutcome } from '../reconcile.js';
+import { sourcesNotReady } from './data.js';
 import { jobOutDir } from './paths.js';
 
 /**
@@ -21,18 +22,8 @@ export function generationDataStage(ctx: StageContext): StageOutcome {
     ctx.condition({ type: 'DataPrepared', status: 'False', reason: 'NoStyleImages', message: question });
     return { next: false, phase: 'AwaitingInput', question, overall: { state: 'AwaitingInput', reason: 'NoStyleImages', message: question } };
   }
-  const pending = observed.sources.filter((s) => s.pending && !s.error);
-  if (pending.length > 0) {
-    const message = `Fetching data: ${pending.map((s) => `${s.name} (${s.pending})`).join('; ')}`;
-    ctx.condition({ type: 'DataPrepared', status: 'False', reason: 'FetchingData', message });
-    return { next: false, phase: 'PreparingData', overall: { state: 'Reconciling', reason: 'FetchingData', message } };
-  }
-  const unreadable = observed.sources.filter((s) => s.error);
-  if (unreadable.length > 0 || observed.sources.length < (request.spec.data ?? []).length) {
-    const message = unreadable.map((s) => `${s.name}: ${s.error}`).join('; ') || 'data sources are not resolved yet';
-    ctx.condition({ type: 'DataPrepared', status: 'False', reason: 'DataUnavailable', message });
-    return { next: false, phase: 'Failed', overall: { state: 'Stalled', reason: 'DataUnavailable', message } };
-  }
+  const notReady = sourcesNotReady(ctx, (request.spec.data ?? []).length);
+  if (notReady) return notReady;
 
   const spec = GenerationDataJobSpec.parse({
     task: 'image-generation',

@@ -5,6 +5,7 @@ import { estimateGenerationReplicas } from '../../../agents/server/generation-es
 import { jobName } from '../job-names.js';
 import type { StageContext, StageOutcome } from '../reconcile.js';
 import { apiDocPath, jobOutDir } from './paths.js';
+import { deployedOutcome } from './serving.js';
 
 /** Steps a served request may ask for (triton_model.py's MAX_STEPS). */
 export const MAX_SERVED_STEPS = 200;
@@ -77,18 +78,8 @@ export function generationServingStage(ctx: StageContext): StageOutcome {
   ctx.actions.push({ kind: 'writeFile', path: docPath.replace(/openapi\.json$/, 'README.md'), content: doc.markdown });
   status.apiDoc = { uri: docPath, summary: doc.summary };
   ctx.actions.push({ kind: 'serve', model: modelName, repositoryDir: converted.repositoryDir, estimate, apiDocPath: docPath });
-  const serving = observed.serving;
-  if (serving && !serving.ready && serving.message) {
-    const message = `The generator did not serve: ${serving.message}`;
-    ctx.condition({ type: 'Deployed', status: 'False', reason: 'ServingFailed', message });
-    return { next: false, phase: 'Failed', overall: { state: 'Stalled', reason: 'ServingFailed', message } };
-  }
-  if (!serving?.ready) {
-    ctx.condition({ type: 'Deployed', status: 'False', reason: 'Deploying', message: serving?.message ?? `Deploying ${estimate.replicas} replica(s)` });
-    return { next: false, phase: 'Deploying', overall: { state: 'Reconciling', reason: 'Deploying', message: `Deploying ${modelName}` } };
-  }
-  status.endpoint = { url: `${url}/v2/models/${modelName}`, protocol: 'kserve-v2', model: modelName };
-  ctx.condition({ type: 'Deployed', status: 'True', reason: 'Deployed', message: `${estimate.replicas} replica(s) planned; endpoint ${status.endpoint.url}` });
+  const notDeployed = deployedOutcome(ctx, modelName, estimate.replicas, 'The generator');
+  if (notDeployed) return notDeployed;
   ctx.generation = { ...ctx.generation, converted };
   return { next: true };
 }

@@ -103,16 +103,25 @@ export function servingStage(ctx: StageContext): StageOutcome {
   ctx.actions.push({ kind: 'writeFile', path: docPath.replace(/openapi\.json$/, 'README.md'), content: doc.markdown });
   status.apiDoc = { uri: docPath, summary: doc.summary };
   ctx.actions.push({ kind: 'serve', model: modelName, repositoryDir, estimate, apiDocPath: docPath });
+  return deployedOutcome(ctx, modelName, estimate.replicas, 'The converted model') ?? { next: true };
+}
+
+/**
+ * Whether the served model is up: failed (Stalled, ServingFailed, `what` did not serve), still
+ * deploying, or ready — then the endpoint goes into status with Deployed=True and undefined is returned.
+ */
+export function deployedOutcome(ctx: StageContext, modelName: string, replicas: number, what: string): StageOutcome | undefined {
+  const serving = ctx.observed.serving;
   if (serving && !serving.ready && serving.message) {
-    const message = `The converted model did not serve: ${serving.message}`;
+    const message = `${what} did not serve: ${serving.message}`;
     ctx.condition({ type: 'Deployed', status: 'False', reason: 'ServingFailed', message });
     return { next: false, phase: 'Failed', overall: { state: 'Stalled', reason: 'ServingFailed', message } };
   }
   if (!serving?.ready) {
-    ctx.condition({ type: 'Deployed', status: 'False', reason: 'Deploying', message: serving?.message ?? `Deploying ${estimate.replicas} replica(s)` });
+    ctx.condition({ type: 'Deployed', status: 'False', reason: 'Deploying', message: serving?.message ?? `Deploying ${replicas} replica(s)` });
     return { next: false, phase: 'Deploying', overall: { state: 'Reconciling', reason: 'Deploying', message: `Deploying ${modelName}` } };
   }
-  status.endpoint = { url: `${url}/v2/models/${modelName}`, protocol: 'kserve-v2', model: modelName };
-  ctx.condition({ type: 'Deployed', status: 'True', reason: 'Deployed', message: `${estimate.replicas} replica(s) planned; endpoint ${status.endpoint.url}` });
-  return { next: true };
+  ctx.status.endpoint = { url: `${serving.url ?? ''}/v2/models/${modelName}`, protocol: 'kserve-v2', model: modelName };
+  ctx.condition({ type: 'Deployed', status: 'True', reason: 'Deployed', message: `${replicas} replica(s) planned; endpoint ${ctx.status.endpoint.url}` });
+  return undefined;
 }
