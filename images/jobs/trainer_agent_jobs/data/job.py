@@ -147,6 +147,18 @@ def apply_reduce(view: View, op: Operation, spec: DataSpec) -> None:
     view.train = reduce_stratified(view.train, int(op.params["maxRows"]), spec.seed)
 
 
+def prepare_views(plan: EvaluationPlan, operations: list[Operation], spec: DataSpec, out: Path, pools: Pools) -> Corrections:
+    """Run the train-side ``operations`` on every view of ``plan`` (each on its own rows); the final view's
+    corrections are what the data report shows."""
+    final = Corrections()
+    for view in plan.views:
+        corrections = prepare_view(view, operations, spec, out)
+        if view.name == FINAL:
+            final = corrections
+    pools.applied += [op.op for op in operations]
+    return final
+
+
 def prepare_view(view: View, operations: list[Operation], spec: DataSpec, out: Path) -> Corrections:
     """The training-side operations, in the order given, on one view's rows only."""
     corrections = Corrections()
@@ -178,12 +190,7 @@ def run_operations(pools: Pools, spec: DataSpec, out: Path) -> tuple[EvaluationP
     plan = fix_evaluation(pools, spec)
     step += 1
     events.progress("data", step, total, {"operation": plan.method, "evaluatedRows": plan.evaluated_rows})
-    final = Corrections()
-    for view in plan.views:
-        corrections = prepare_view(view, post, spec, out)
-        if view.name == FINAL:
-            final = corrections
-    pools.applied += [op.op for op in post]
+    final = prepare_views(plan, post, spec, out, pools)
     events.progress("data", total, total, {"operation": "prepared", "views": len(plan.views)})
     return plan, final
 

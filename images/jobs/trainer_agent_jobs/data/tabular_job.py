@@ -21,8 +21,8 @@ from ..common.runner import JobError
 from ..common.versions import package_versions
 from . import table_plots
 from .digest import data_digest
-from .evaluation import FINAL, EvaluationPlan, plan_evaluation
-from .job import Corrections, Pools, fix_evaluation, label_issue_summary, prepare_view, write_outputs
+from .evaluation import EvaluationPlan, plan_evaluation
+from .job import Corrections, Pools, fix_evaluation, label_issue_summary, prepare_views, write_outputs
 from .profile import class_table, distribution, minority_ratio
 from .spec import DataSpec, Operation, parse
 from .split import split_train_test
@@ -223,13 +223,7 @@ def run_table_operations(loaded: LoadedTable, spec: DataSpec, out: Path) -> tupl
             pools.applied.append(op.op)
     plan = fix_regression_evaluation(pools, spec) if loaded.regression else fix_evaluation(pools, spec)
     post = table_operations(spec, loaded.regression, pools.warnings)
-    final = Corrections()
-    for view in plan.views:
-        corrections = prepare_view(view, post, spec, out)
-        if view.name == FINAL:
-            final = corrections
-    pools.applied += [op.op for op in post]
-    return plan, final
+    return plan, prepare_views(plan, post, spec, out, pools)
 
 
 def table_leakage(plan: EvaluationPlan) -> int:
