@@ -23,7 +23,7 @@ from typing import Any
 import onnx
 
 from .spec import TritonSpec
-from .triton import Repository, model_config
+from .triton import Repository, model_config, write_python_model
 
 GROUNDING_PREPROCESS = '''"""Triton Python backend: base64 BYTES ``image`` and BYTES ``query`` -> the grounding graph's inputs (written by the converter)."""
 import base64
@@ -135,16 +135,6 @@ class TritonPythonModel:
 '''
 
 
-def _python_model(root: Path, name: str, code: str, meta: dict[str, Any], extra: list[Path], config: str) -> None:
-    folder = root / name
-    (folder / "1").mkdir(parents=True, exist_ok=True)
-    (folder / "1" / "model.py").write_text(code)
-    for path in extra:
-        shutil.copy(path, folder / "1" / path.name)
-    (folder / "1" / "preprocessing.json").write_text(json.dumps(meta, indent=2) + "\n")
-    (folder / "config.pbtxt").write_text(config)
-
-
 def grounding_ensemble_config(name: str, size: int, triton: TritonSpec) -> str:
     """The public grounding model: (image, query) → preprocess → ONNX → (boxes, scores)."""
     head = model_config(name, "ensemble", [("image", "TYPE_STRING", []), ("query", "TYPE_STRING", [])],
@@ -188,7 +178,7 @@ def write_box_repository(root: Path, name: str, kind: str, model: onnx.ModelProt
                         ("attention_mask", "TYPE_INT64", [-1]), ("image_size", "TYPE_FP32", [2])]
         (onnx_dir / "config.pbtxt").write_text(model_config(onnx_name, "onnxruntime_onnx", graph_inputs,
                                                             [("boxes", "TYPE_FP32", [4]), ("scores", "TYPE_FP32", [])], triton, tensorrt))
-        _python_model(root, f"{name}_preprocess", GROUNDING_PREPROCESS, meta, [preprocessing_py, tokenizer],
+        write_python_model(root, f"{name}_preprocess", GROUNDING_PREPROCESS, meta, [preprocessing_py, tokenizer],
                       model_config(f"{name}_preprocess", "", [("image", "TYPE_STRING", []), ("query", "TYPE_STRING", [])], graph_inputs,
                                    triton, tensorrt=False, backend="python"))
         (public / "config.pbtxt").write_text(grounding_ensemble_config(name, size, triton))
@@ -202,7 +192,7 @@ def write_box_repository(root: Path, name: str, kind: str, model: onnx.ModelProt
                               [("boxes", "TYPE_FP32", [1, k, 4]), ("scores", "TYPE_FP32", [1, k]), ("labels", "TYPE_INT64", [1, k]),
                                ("count", "TYPE_INT64", [1])], unbatched, tensorrt, batching=False)
         (onnx_dir / "config.pbtxt").write_text(config)
-        _python_model(root, name, DETECTION_MODEL, meta, [preprocessing_py],
+        write_python_model(root, name, DETECTION_MODEL, meta, [preprocessing_py],
                       model_config(name, "", [("image", "TYPE_STRING", [])],
                                    [("boxes", "TYPE_FP32", [k, 4]), ("labels", "TYPE_STRING", [k]), ("scores", "TYPE_FP32", [k]),
                                     ("count", "TYPE_INT32", [])], triton, tensorrt=False, backend="python"))

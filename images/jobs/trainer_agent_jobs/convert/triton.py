@@ -177,16 +177,21 @@ class Repository:
     model_bytes: int
 
 
-def _python_step(root: Path, name: str, code: str, meta: dict[str, Any], extra_files: list[Path],
-                 inputs: list[tuple[str, str, list[int]]], outputs: list[tuple[str, str, list[int]]], triton: TritonSpec) -> None:
-    """A Python-backend model: model.py, preprocessing.json and the files it reads, and its config."""
+def write_python_model(root: Path, name: str, code: str, meta: dict[str, Any], extra_files: list[Path], config: str) -> None:
+    """A Python-backend model's folder: model.py, preprocessing.json and the files it reads, and ``config``."""
     folder = root / name
     (folder / "1").mkdir(parents=True, exist_ok=True)
     (folder / "1" / "model.py").write_text(code)
     for extra in extra_files:
         shutil.copy(extra, folder / "1" / extra.name)
     (folder / "1" / "preprocessing.json").write_text(json.dumps(meta, indent=2) + "\n")
-    (folder / "config.pbtxt").write_text(model_config(name, "", inputs, outputs, triton, tensorrt=False, backend="python"))
+    (folder / "config.pbtxt").write_text(config)
+
+
+def _python_step(root: Path, name: str, code: str, meta: dict[str, Any], extra_files: list[Path],
+                 inputs: list[tuple[str, str, list[int]]], outputs: list[tuple[str, str, list[int]]], triton: TritonSpec) -> None:
+    """A Python-backend step of an ensemble, configured from its inputs and outputs."""
+    write_python_model(root, name, code, meta, extra_files, model_config(name, "", inputs, outputs, triton, tensorrt=False, backend="python"))
 
 
 def write_repository(root: Path, name: str, model: onnx.ModelProto, labels: list[str],

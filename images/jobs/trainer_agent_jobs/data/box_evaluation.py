@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 from ..common.boxes import BoxRow
 from ..common.jsonl import write_jsonl

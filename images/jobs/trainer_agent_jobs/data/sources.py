@@ -82,16 +82,23 @@ def read_imagefolder(path: Path, source: Source) -> list[Record]:
 READERS = {"csv": read_csv, "jsonl": read_jsonl, "imagefolder": read_imagefolder}
 
 
-def load_source(source: Source) -> list[Record]:
-    """All records of one source; a missing path is a clear error."""
+def checked_path(source: Source, folder_allowed: bool, allowed: str = "files or folders of files") -> Path:
+    """The source's local path, refused with a clear error when missing, a special file (FIFO, device…),
+    or a folder where the format reads one file."""
     path = local_path(source.uri)
     if not path.exists():
         raise JobError(f"source {source.name}: {path} does not exist")
     kind = special_file_kind(path)
     if kind:
-        raise JobError(f"source {source.name}: {path} is {kind}, not a regular file; data sources must be files or folders of files")
-    if source.format != "imagefolder" and path.is_dir():
+        raise JobError(f"source {source.name}: {path} is {kind}, not a regular file; data sources must be {allowed}")
+    if not folder_allowed and path.is_dir():
         raise JobError(f"source {source.name}: {path} is a folder; format {source.format} reads one file")
+    return path
+
+
+def load_source(source: Source) -> list[Record]:
+    """All records of one source; a missing path is a clear error."""
+    path = checked_path(source, folder_allowed=source.format == "imagefolder")
     if source.format == "imagefolder" and not path.is_dir():
         raise JobError(f"source {source.name}: imagefolder {path} is not a directory")
     return READERS[source.format](path, source)

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..common.jsonl import JsonlError, iter_jsonl, special_file_kind
+from ..common.jsonl import JsonlError, iter_jsonl
 from ..common.runner import JobError
-from .sources import local_path
+from .sources import checked_path
 from .spec import Source
 
 MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "?"})
@@ -98,14 +98,7 @@ READERS = {"csv": read_csv_table, "parquet": read_parquet_table, "jsonl": read_j
 
 def read_table(source: Source) -> Table:
     """One source as a table; a missing or unreadable file, and a missing label column, are clear errors."""
-    path = local_path(source.uri)
-    if not path.exists():
-        raise JobError(f"source {source.name}: {path} does not exist")
-    kind = special_file_kind(path)
-    if kind:
-        raise JobError(f"source {source.name}: {path} is {kind}, not a regular file; data sources must be files")
-    if path.is_dir():
-        raise JobError(f"source {source.name}: {path} is a folder; format {source.format} reads one file")
+    path = checked_path(source, folder_allowed=False, allowed="files")
     reader = READERS.get(source.format)
     if reader is None:
         raise JobError(f"source {source.name}: tables are read from csv, parquet or jsonl files, not {source.format}")
